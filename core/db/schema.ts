@@ -1,0 +1,319 @@
+/**
+ * The Postgres data model (DESIGN §3). Postgres is the only state of record for batches and recipients;
+ * this file is the typed view of it. DDL lives in migrations/postgres/ (generated from this file by
+ * drizzle-kit, then reviewed) and is applied by `npm run migrate`.
+ *
+ * Edge-safe: no node:* imports.
+ */
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+export const channelEnum = pgEnum("channel", ["email", "sms", "webhook"]);
+export const sendModeEnum = pgEnum("send_mode", ["managed", "byok"]);
+export const providerEnum = pgEnum("provider", ["ses", "resend", "telnyx", "webhook"]);
+export const batchStatusEnum = pgEnum("batch_status", [
+  "draft",
+  "scheduled",
+  "queued",
+  "processing",
+  "paused",
+  "completed",
+  "cancelled",
+  "failed",
+]);
+export const recipientStatusEnum = pgEnum("recipient_status", [
+  "pending",
+  "queued",
+  "sending",
+  "sent",
+  "delivered",
+  "bounced",
+  "complained",
+  "failed",
+  "suppressed",
+  "cancelled",
+]);
+export const apiKeyModeEnum = pgEnum("api_key_mode", ["live", "test"]);
+
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+
+export const tenants = pgTable("tenants", {
+  id: uuid("id").primaryKey().defaultRandom(),
+  name: text("name").notNull(),
+  /** Home region for new batches unless a request names one. */
+  defaultRegion: text("default_region").notNull().default("falkenstein"),
+  createdAt: createdAt(),
+});
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    email: text("email").notNull(),
+    /** PBKDF2 (WebCrypto) hash in PHC-like form: pbkdf2-sha256$iterations$salt$hash. */
+    passwordHash: text("password_hash").notNull(),
+    role: text("role").notNull().default("owner"),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("users_email_key").on(sql`lower(${t.email})`)],
+);
+
+export const sessions = pgTable(
+  "sessions",
+  {
+    /** sha-256 of the session token; the token itself lives only in the HttpOnly cookie. */
+    idHash: text("id_hash").primaryKey(),
+    userId: uuid("user_id").notNull().references(() => users.id, { onDelete: "cascade" }),
+    csrfToken: text("csrf_token").notNull(),
+    expiresAt: timestamp("expires_at", { withTimezone: true }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("sessions_user_idx").on(t.userId)],
+);
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** First characters of the key (e.g. `bs_live_AbCd`), shown in listings so people can tell keys apart. */
+    prefix: text("prefix").notNull(),
+    /** Hex sha-256 of the whole key; the key itself is shown once and never stored. */
+    keyHash: text("key_hash").notNull().unique(),
+    mode: apiKeyModeEnum("mode").notNull().default("live"),
+    scopes: text("scopes").array().notNull().default(sql`'{}'::text[]`),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [index("api_keys_tenant_idx").on(t.tenantId)],
+);
+
+export const sendConfigs = pgTable(
+  "send_configs",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    channel: channelEnum("channel").notNull(),
+    mode: sendModeEnum("mode").notNull(),
+    provider: providerEnum("provider").notNull(),
+    /** Channel defaults: `{ from, replyTo }` for email, `{ fromNumber, messagingProfileId }` for SMS… */
+    defaults: jsonb("defaults").$type<Record<string, unknown>>().notNull().default({}),
+    /** BYOK only: sends per second this config's own provider account allows. */
+    rateLimitPerSecond: integer("rate_limit_per_second"),
+    /** BYOK credentials, AES-256-GCM: base64(iv || ciphertext || tag). Never returned by the API. */
+    credentialsCiphertext: text("credentials_ciphertext"),
+    /** Which encryption key sealed the credentials, so keys can rotate. */
+    credentialsKeyId: text("credentials_key_id"),
+    isDefault: boolean("is_default").notNull().default(false),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("send_configs_tenant_idx").on(t.tenantId),
+    uniqueIndex("send_configs_one_default_per_channel")
+      .on(t.tenantId, t.channel)
+      .where(sql`${t.isDefault}`),
+  ],
+);
+
+export const batches = pgTable(
+  "batches",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id").notNull().references(() => tenants.id, { onDelete: "cascade" }),
+    sendConfigId: uuid("send_config_id")
+      .notNull()
+      .references(() => sendConfigs.id),
+    name: text("name").notNull(),
+    channel: channelEnum("channel").notNull(),
+    /** The message, one shape per channel (core/domain/payload.ts). The only place message content lives. */
+    payload: jsonb("payload").$type<Record<string, unknown>>().notNull(),
+    status: batchStatusEnum("status").notNull().default("draft"),
+    /** Counters change in the same statement as the recipient rows they count (DESIGN §3). */
+    total: integer("total").notNull().default(0),
+    queued: integer("queued").notNull().default(0),
+    sent: integer("sent").notNull().default(0),
+    failed: integer("failed").notNull().default(0),
+    suppressed: integer("suppressed").notNull().default(0),
+    cancelled: integer("cancelled").notNull().default(0),
+    delivered: integer("delivered").notNull().default(0),
+    bounced: integer("bounced").notNull().default(0),
+    complained: integer("complained").notNull().default(0),
+    scheduledAt: timestamp("scheduled_at", { withTimezone: true }),
+    dryRun: boolean("dry_run").notNull().default(false),
+    idempotencyKey: text("idempotency_key"),
+    region: text("region").notNull(),
+    traceId: text("trace_id"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+    queuedAt: timestamp("queued_at", { withTimezone: true }),
+    startedAt: timestamp("started_at", { withTimezone: true }),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [
+    index("batches_tenant_created_idx").on(t.tenantId, t.createdAt),
+    uniqueIndex("batches_tenant_idempotency_key")
+      .on(t.tenantId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    index("batches_due_idx")
+      .on(t.scheduledAt)
+      .where(sql`${t.status} = 'scheduled'`),
+  ],
+);
+
+export const recipients = pgTable(
+  "recipients",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    batchId: uuid("batch_id")
+      .notNull()
+      .references(() => batches.id, { onDelete: "cascade" }),
+    /** Denormalised so provider events can be matched within the tenant without a join. */
+    tenantId: uuid("tenant_id").notNull(),
+    /** Email address, E.164 number or URL, normalised at creation. */
+    address: text("address").notNull(),
+    variables: jsonb("variables").$type<Record<string, unknown>>().notNull().default({}),
+    status: recipientStatusEnum("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    /** Set by the sender that claimed the row; result writes are guarded by it (DESIGN §5). */
+    claimToken: uuid("claim_token"),
+    leaseUntil: timestamp("lease_until", { withTimezone: true }),
+    providerMessageId: text("provider_message_id"),
+    lastError: text("last_error"),
+    sentAt: timestamp("sent_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("recipients_batch_address_key").on(t.batchId, t.address),
+    index("recipients_batch_status_idx").on(t.batchId, t.status),
+    index("recipients_tenant_provider_msg_idx")
+      .on(t.tenantId, t.providerMessageId)
+      .where(sql`${t.providerMessageId} is not null`),
+  ],
+);
+
+export const suppressions = pgTable(
+  "suppressions",
+  {
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    channel: channelEnum("channel").notNull(),
+    address: text("address").notNull(),
+    /** hard_bounce | complaint | unsubscribe | stop | manual */
+    reason: text("reason").notNull(),
+    /** Where it came from: provider event id, API, unsubscribe link… */
+    source: text("source").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.channel, t.address] })],
+);
+
+export const webhookEndpoints = pgTable(
+  "webhook_endpoints",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    /** Standard Webhooks signing secret (`whsec_…`), AES-256-GCM sealed like BYOK credentials. */
+    secretCiphertext: text("secret_ciphertext").notNull(),
+    secretKeyId: text("secret_key_id").notNull(),
+    eventTypes: text("event_types").array().notNull().default(sql`'{}'::text[]`),
+    enabled: boolean("enabled").notNull().default(true),
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    disabledAt: timestamp("disabled_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("webhook_endpoints_tenant_idx").on(t.tenantId)],
+);
+
+export const webhookDeliveries = pgTable(
+  "webhook_deliveries",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    endpointId: uuid("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    /** Stable event id (`webhook-id` header): retries of one event reuse it so receivers can dedupe. */
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    payload: jsonb("payload").notNull(),
+    status: text("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }).notNull().defaultNow(),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_endpoint_event_key").on(t.endpointId, t.eventId),
+    index("webhook_deliveries_due_idx")
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} = 'pending'`),
+  ],
+);
+
+/** Messages the edge committed to publish; written in the same transaction as the state change. */
+export const outbox = pgTable(
+  "outbox",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    subject: text("subject").notNull(),
+    payload: jsonb("payload").notNull(),
+    headers: jsonb("headers").$type<Record<string, string>>().notNull().default({}),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    publishedAt: timestamp("published_at", { withTimezone: true }),
+  },
+  (t) => [index("outbox_unpublished_idx").on(t.createdAt).where(sql`${t.publishedAt} is null`)],
+);
+
+export const auditLog = pgTable(
+  "audit_log",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    tenantId: uuid("tenant_id").notNull(),
+    /** `api_key:<id>`, `user:<id>` or `system`. */
+    actor: text("actor").notNull(),
+    action: text("action").notNull(),
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id").notNull(),
+    data: jsonb("data").notNull().default({}),
+    requestId: text("request_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_log_tenant_created_idx").on(t.tenantId, t.createdAt)],
+);
+
+export type Batch = typeof batches.$inferSelect;
+export type Recipient = typeof recipients.$inferSelect;
+export type SendConfig = typeof sendConfigs.$inferSelect;
+export type BatchStatus = (typeof batchStatusEnum.enumValues)[number];
+export type RecipientStatus = (typeof recipientStatusEnum.enumValues)[number];
+export type Channel = (typeof channelEnum.enumValues)[number];
+export type Provider = (typeof providerEnum.enumValues)[number];

@@ -1,0 +1,74 @@
+/**
+ * The local stack's fixed layout: ports, databases and sandbox credentials for `npm start` (profile "dev")
+ * and `npm test` (profile "test", every port +10000, its own database), so both can run side by side.
+ * Nothing here is used in production; production gets the same variables from wrangler secrets and k8s.
+ */
+export type Profile = "dev" | "test";
+
+export interface StackPorts {
+  edge: number;
+  sandbox: number;
+  neonProxy: number;
+  upstash: number;
+  natsClient: number;
+  natsWebSocket: number;
+  natsMonitor: number;
+  clickhouse: number;
+  consumerFalkenstein: number;
+  consumerAshburn: number;
+}
+
+const devPorts: StackPorts = {
+  edge: 8787,
+  sandbox: 8789,
+  neonProxy: 5488,
+  upstash: 8079,
+  natsClient: 4223,
+  natsWebSocket: 4280,
+  natsMonitor: 8223,
+  clickhouse: 8124,
+  consumerFalkenstein: 9101,
+  consumerAshburn: 9102,
+};
+
+export function portsFor(profile: Profile): StackPorts {
+  if (profile === "dev") return devPorts;
+  return Object.fromEntries(Object.entries(devPorts).map(([k, v]) => [k, v + 10000])) as unknown as StackPorts;
+}
+
+export const HOST = "127.0.0.1";
+
+export function databaseNameFor(profile: Profile): string {
+  return profile === "dev" ? "batchsender" : "batchsender_test";
+}
+
+/** Token the local Upstash-REST adapter accepts (Upstash's own scheme: `Authorization: Bearer <token>`). */
+export const LOCAL_UPSTASH_TOKEN = "local-upstash-token";
+
+/**
+ * Credentials the provider sandbox accepts, and that the consumers use for the managed provider accounts
+ * locally. The sandbox verifies real SigV4 signatures and bearer keys against these.
+ */
+export const sandboxCredentials = {
+  ses: { accessKeyId: "AKIASANDBOXMANAGED01", secretAccessKey: "sandbox/ses/managed/secret/key/0000000001", region: "eu-central-1" },
+  resend: { apiKey: "re_sandbox_managed_key_0001" },
+  telnyx: { apiKey: "KEYSANDBOXMANAGED0001", messagingProfileId: "40017a5e-0000-4000-8000-sandbox00001" },
+} as const;
+
+/** Key that seals BYOK credentials locally (AES-256-GCM, base64 of 32 bytes). Production uses a secret. */
+export const LOCAL_ENCRYPTION_KEY = { id: "local-1", key: "bG9jYWwtZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24=" };
+
+export function localUrls(profile: Profile) {
+  const p = portsFor(profile);
+  return {
+    databaseUrl: `postgres://postgres@${HOST}:5432/${databaseNameFor(profile)}`,
+    redisUrl: `redis://${HOST}:6379/${profile === "dev" ? 0 : 1}`,
+    natsUrl: `nats://${HOST}:${p.natsClient}`,
+    natsWsUrl: `ws://${HOST}:${p.natsWebSocket}`,
+    neonWsProxy: `${HOST}:${p.neonProxy}/v2`,
+    upstashUrl: `http://${HOST}:${p.upstash}`,
+    sandboxUrl: `http://${HOST}:${p.sandbox}`,
+    edgeUrl: `http://${HOST}:${p.edge}`,
+    clickhouseUrl: `http://${HOST}:${p.clickhouse}`,
+  };
+}
