@@ -1,0 +1,174 @@
+/**
+ * The backing services of the local stack (DESIGN §2, right-hand column): Postgres and Redis (the machine's,
+ * or a Redis we start), the project's own nats-server with JetStream and a WebSocket listener, and the local
+ * adapters that let unmodified production code talk to them (Neon WebSocket proxy, Upstash REST endpoint),
+ * plus the provider sandbox. Anything already listening on its port is reused; whatever we start, we stop.
+ *
+ * `DATABASE_URL`, `REDIS_URL`, `NATS_URL` + `NATS_WS_URL` from the environment replace the local ones.
+ */
+import { spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { spawn } from "node:child_process";
+import { HOST, LOCAL_UPSTASH_TOKEN, localUrls, portsFor, type Profile } from "./config";
+import { startNeonProxy } from "./adapters/neon-proxy";
+import { startUpstashRest } from "./adapters/upstash-rest";
+import { startNatsServer, waitForNats } from "./nats-server";
+import { startSandbox } from "./sandbox/server";
+
+export type ServiceName = "postgres" | "redis" | "nats" | "neonProxy" | "upstash" | "sandbox";
+const ALL: ServiceName[] = ["postgres", "redis", "nats", "neonProxy", "upstash", "sandbox"];
+
+export type LocalUrls = ReturnType<typeof localUrls>;
+
+export interface LocalServices {
+  urls: LocalUrls;
+  /** What was started by us (the rest was reused), for the banner. */
+  started: ServiceName[];
+  stop(): Promise<void>;
+}
+
+/** A clear, single-line reason the stack cannot start (missing binary, service down). */
+export class StackError extends Error {
+  override name = "StackError";
+}
+
+export function isListening(port: number, host = HOST, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+export function hasBinary(name: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" }).status === 0;
+}
+
+async function waitForPort(port: number, what: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await isListening(port)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new StackError(`${what} did not start listening on ${HOST}:${port} within ${timeoutMs} ms`);
+}
+
+export async function startLocalServices(opts: {
+  profile: Profile;
+  dataDir: string;
+  only?: ServiceName[];
+  log?: (line: string) => void;
+}): Promise<LocalServices> {
+  const want = new Set(opts.only ?? ALL);
+  const log = opts.log ?? (() => {});
+  const ports = portsFor(opts.profile);
+  const urls = { ...localUrls(opts.profile) };
+  const stops: (() => Promise<void>)[] = [];
+  const children: ChildProcess[] = [];
+  const started: ServiceName[] = [];
+  fs.mkdirSync(opts.dataDir, { recursive: true });
+
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {});
+    for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+  };
+
+  try {
+    if (process.env.DATABASE_URL) urls.databaseUrl = process.env.DATABASE_URL;
+    const pgUrl = new URL(urls.databaseUrl);
+    const pgHost = pgUrl.hostname;
+    const pgPort = Number(pgUrl.port || 5432);
+
+    if (want.has("postgres") && !process.env.DATABASE_URL && !(await isListening(pgPort, pgHost))) {
+      throw new StackError(
+        `PostgreSQL is not listening on ${pgHost}:${pgPort}: install it with "apt-get install -y postgresql" ` +
+          `and start it with "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start", or set DATABASE_URL`,
+      );
+    }
+
+    if (want.has("redis")) {
+      if (process.env.REDIS_URL) urls.redisUrl = process.env.REDIS_URL;
+      else if (!(await isListening(6379))) {
+        if (!hasBinary("redis-server")) {
+          throw new StackError(`redis-server not found: install it with "apt-get install -y redis-server", or set REDIS_URL`);
+        }
+        const dir = path.join(opts.dataDir, "redis");
+        fs.mkdirSync(dir, { recursive: true });
+        const child = spawn(
+          "redis-server",
+          ["--bind", HOST, "--port", "6379", "--save", "", "--appendonly", "no", "--dir", dir],
+          { stdio: "ignore" },
+        );
+        children.push(child);
+        await waitForPort(6379, "redis-server");
+        started.push("redis");
+        log(`started redis-server (pid ${child.pid}) on ${HOST}:6379`);
+      }
+    }
+
+    if (want.has("nats")) {
+      if (process.env.NATS_URL || process.env.NATS_WS_URL) {
+        if (!process.env.NATS_URL || !process.env.NATS_WS_URL) {
+          throw new StackError("set both NATS_URL (consumers, TCP) and NATS_WS_URL (edge, WebSocket), or neither");
+        }
+        urls.natsUrl = process.env.NATS_URL;
+        urls.natsWsUrl = process.env.NATS_WS_URL;
+      } else if (!(await isListening(ports.natsClient))) {
+        if (!hasBinary("nats-server")) {
+          throw new StackError(`nats-server not found: install it with "apt-get install -y nats-server", or set NATS_URL and NATS_WS_URL`);
+        }
+        const { child, logPath } = startNatsServer({
+          dataDir: path.join(opts.dataDir, "nats"),
+          host: HOST,
+          clientPort: ports.natsClient,
+          wsPort: ports.natsWebSocket,
+          monitorPort: ports.natsMonitor,
+        });
+        children.push(child);
+        await waitForNats(HOST, ports.natsMonitor).catch((err: unknown) => {
+          throw new StackError(`${err instanceof Error ? err.message : String(err)} (log: ${logPath})`);
+        });
+        started.push("nats");
+        log(`started nats-server (pid ${child.pid}) on ${urls.natsUrl}, WebSocket ${urls.natsWsUrl}`);
+      }
+    }
+
+    if (want.has("neonProxy") && !(await isListening(ports.neonProxy))) {
+      const proxy = await startNeonProxy({ host: HOST, port: ports.neonProxy, postgresHost: pgHost, postgresPort: pgPort });
+      stops.push(proxy.close);
+      started.push("neonProxy");
+      log(`started Neon WebSocket proxy on ws://${proxy.url} → ${pgHost}:${pgPort}`);
+    }
+
+    if (want.has("upstash") && !(await isListening(ports.upstash))) {
+      const upstash = await startUpstashRest({
+        host: HOST,
+        port: ports.upstash,
+        redisUrl: urls.redisUrl,
+        token: LOCAL_UPSTASH_TOKEN,
+      });
+      stops.push(upstash.close);
+      started.push("upstash");
+      log(`started Upstash REST adapter on ${upstash.url}`);
+    }
+
+    if (want.has("sandbox") && !(await isListening(ports.sandbox))) {
+      const sandbox = await startSandbox({ host: HOST, port: ports.sandbox });
+      stops.push(sandbox.close);
+      started.push("sandbox");
+      log(`started provider sandbox on ${sandbox.url}`);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return { urls, started, stop };
+}
