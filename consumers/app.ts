@@ -1,0 +1,141 @@
+/**
+ * Builds and starts one regional consumer from a parsed config: every client once (pg Pool, ioredis, NATS,
+ * provider clients), the JetStream topology, the planner and sender loops for REGION, and the HTTP server.
+ * main.ts (the composition root) calls it with the real token buckets; integration tests call it in-process.
+ *
+ * Shutdown (`stop()`): stop pulling; in-flight chunks stop at their next provider-call boundary, release
+ * their unsent claims (rows back to `queued`, claim cleared) and nak, so another consumer picks them up at
+ * once. Calls already in flight finish (aborting them would leave "sent but unknown"). After
+ * SHUTDOWN_GRACE_SECONDS the remaining calls are aborted and released. Then NATS is drained.
+ */
+import { setMaxListeners } from "node:events";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { Redis } from "ioredis";
+import pg from "pg";
+import type { Logger } from "pino";
+import { CHANNELS, consumerSpecs, streams } from "../core/contract";
+import type { ConsumerConfig } from "./config";
+import { startHttpServer } from "./http/server";
+import { BatchStatusCache } from "./jobs/batch-status";
+import { handlePlanMessage } from "./jobs/plan";
+import { startPullLoop, type PullLoop } from "./jobs/pull-loop";
+import { handleSendChunk } from "./jobs/send";
+import type { TakeTokens, TokenRequest } from "./jobs/send-calls";
+import { createMetrics, type Metrics } from "./metrics";
+import { consumerSpecsFor, ensureTopology } from "./nats/setup";
+import { createRegistryFromConfig } from "./providers/platform";
+import type { BucketSpec } from "./ratelimit/interface";
+
+export interface TokenTaker {
+  bucketsFor: (req: TokenRequest) => BucketSpec[];
+  takeTokens: TakeTokens;
+}
+
+export interface ConsumerApp {
+  port: number;
+  metrics: Metrics;
+  stop(): Promise<void>;
+}
+
+export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logger; tokens: (redis: Redis) => TokenTaker }): Promise<ConsumerApp> {
+  const { log } = opts;
+  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.SENDER_CONCURRENCY * CHANNELS.length + 4 });
+  pool.on("error", (err) => log.error({ err: err.message }, "idle pg client error"));
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: false });
+  redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
+  const nc = await connect({ servers: config.NATS_URL.split(","), name: `consumer-${config.REGION}-${process.pid}`, maxReconnectAttempts: -1 });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  await ensureTopology(jsm, config.REGION);
+
+  const metrics = createMetrics({ defaultMetrics: true });
+  metrics.setConsumerInfoSource({
+    async consumerInfo() {
+      return Promise.all(
+        consumerSpecsFor(config.REGION).map(async (s) => {
+          const i = await jsm.consumers.info(s.stream, s.durable);
+          return { durable: s.durable, pending: i.num_pending, ackPending: i.num_ack_pending, redelivered: i.num_redelivered };
+        }),
+      );
+    },
+  });
+  const providers = createRegistryFromConfig(config);
+  const tokens = opts.tokens(redis);
+  const hardStop = new AbortController();
+  const softStop = new AbortController();
+  // Every in-flight provider call listens on this one signal, by design; no leak to warn about.
+  setMaxListeners(0, hardStop.signal);
+  let stopping = false;
+
+  const http = await startHttpServer({
+    host: config.HTTP_HOST,
+    port: config.HTTP_PORT,
+    registry: metrics.registry,
+    checks: {
+      postgres: async () => void (await pool.query("select 1")),
+      nats: async () => {
+        if (nc.isClosed()) throw new Error("closed");
+        await nc.flush();
+      },
+      redis: async () => void (await redis.ping()),
+    },
+  });
+
+  const statuses = new BatchStatusCache(pool);
+  const loops: PullLoop[] = [];
+  const planner = consumerSpecs.planner(config.REGION);
+  loops.push(
+    await startPullLoop({
+      js,
+      stream: streams.batches.name,
+      durable: planner.durable,
+      concurrency: 2,
+      log,
+      handle: (msg) => handlePlanMessage({ db: pool, js, region: config.REGION, log, maxDeliver: planner.maxDeliver }, msg),
+    }),
+  );
+  for (const channel of CHANNELS) {
+    const spec = consumerSpecs.sender(config.REGION, channel);
+    const deps = {
+      db: pool,
+      js,
+      log,
+      metrics,
+      statuses,
+      providers,
+      bucketsFor: tokens.bucketsFor,
+      takeTokens: tokens.takeTokens,
+      stopping: () => stopping,
+      signal: hardStop.signal,
+      stopSignal: softStop.signal,
+      maxDeliver: spec.maxDeliver,
+    };
+    loops.push(
+      await startPullLoop({ js, stream: streams.sends.name, durable: spec.durable, concurrency: config.SENDER_CONCURRENCY, log, handle: (msg) => handleSendChunk(deps, msg) }),
+    );
+  }
+  log.info({ port: http.port, concurrency: config.SENDER_CONCURRENCY }, "consumer started");
+
+
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      stopping = true;
+      softStop.abort();
+      log.info("shutting down: releasing in-flight work");
+      const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
+      const drained = Promise.all(loops.map((l) => l.stop()));
+      const timer = setTimeout(() => {
+        log.warn("grace period over: aborting in-flight provider calls");
+        hardStop.abort();
+      }, graceMs);
+      await Promise.race([drained, new Promise((r) => setTimeout(r, graceMs + 5000))]);
+      clearTimeout(timer);
+      await nc.drain().catch((err) => log.warn({ err: (err as Error).message }, "nats drain failed"));
+      await http.close();
+      await Promise.allSettled([pool.end(), redis.quit()]);
+      log.info("stopped");
+    })());
+  return { port: http.port, metrics, stop };
+}

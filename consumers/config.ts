@@ -1,0 +1,88 @@
+/**
+ * The consumer's configuration: `process.env` validated once at the boundary (CONVENTIONS 2). Bad config is
+ * a deployment error: `loadConfig` exits 1 with one readable message instead of failing later mid-send.
+ * Managed rate-limit overrides (MANAGED_*_RPS, TENANT_SEND_RPS…) are parsed by consumers/ratelimit/limits.ts
+ * from the same env; this schema keeps everything else.
+ */
+import { z } from "zod";
+import { Region } from "../core/contract";
+
+const base64Key32 = z.string().refine((s) => Buffer.from(s, "base64").length === 32, "must be base64 of 32 bytes");
+
+const EncryptionKeys = z
+  .string()
+  .transform((s, ctx) => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be JSON like {\"key-id\":\"<base64 32 bytes>\"}" });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.record(z.string().min(1), base64Key32));
+
+const csv = z
+  .string()
+  .default("")
+  .transform((s) =>
+    s
+      .split(",")
+      .map((x) => x.trim().toLowerCase())
+      .filter(Boolean),
+  );
+
+export const ConsumerConfig = z.object({
+  REGION: Region,
+  DATABASE_URL: z.string().url(),
+  REDIS_URL: z.string().url(),
+  NATS_URL: z.string().min(1),
+  HTTP_PORT: z.coerce.number().int().min(0).max(65535),
+  /** 127.0.0.1 locally; the k8s manifests set 0.0.0.0 so probes and Prometheus can reach the pod. */
+  HTTP_HOST: z.string().default("127.0.0.1"),
+  SES_ENDPOINT: z.string().url().optional(),
+  SES_REGION: z.string().min(1),
+  SES_ACCESS_KEY_ID: z.string().min(1),
+  SES_SECRET_ACCESS_KEY: z.string().min(1),
+  RESEND_API_URL: z.string().url().default("https://api.resend.com"),
+  RESEND_API_KEY: z.string().min(1),
+  TELNYX_API_URL: z.string().url().default("https://api.telnyx.com"),
+  TELNYX_API_KEY: z.string().min(1),
+  TELNYX_MESSAGING_PROFILE_ID: z.string().min(1),
+  ENCRYPTION_KEYS: EncryptionKeys,
+  /** Chunks processed at once by one process, per channel. */
+  SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /**
+   * Hosts the webhook SSRF guard lets through even though they resolve to private addresses. Tests only
+   * (a receiver on 127.0.0.1); empty in production.
+   */
+  WEBHOOK_ALLOWED_HOSTS: csv,
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Seconds SIGTERM waits for in-flight chunks before releasing their claims. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(1).max(300).default(30),
+});
+export type ConsumerConfig = z.infer<typeof ConsumerConfig>;
+
+export function parseConfig(env: Record<string, string | undefined>): ConsumerConfig {
+  const res = ConsumerConfig.safeParse(env);
+  if (res.success) return res.data;
+  const lines = res.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`);
+  throw new ConfigError(`invalid consumer configuration: ${lines.join("; ")}`);
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses `process.env`; on error prints one line to stderr and exits 1 (fail closed). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConsumerConfig {
+  try {
+    return parseConfig(env);
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}

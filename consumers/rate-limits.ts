@@ -1,0 +1,32 @@
+/**
+ * Wires the sending token buckets (consumers/ratelimit/) into the sender's `TokenTaker`: limits from env,
+ * buckets on the shared ioredis client, which buckets one provider call needs, and the blocking take. Fails
+ * closed: while the bucket store is down `takeWhenAvailable` keeps waiting (heartbeating through `onWait`)
+ * and sending resumes by itself.
+ */
+import type { Redis } from "ioredis";
+import type { Region } from "../core/contract";
+import type { TokenTaker } from "./app";
+import { bucketsForSend, createRedisTokenBuckets, parseManagedLimits, takeWhenAvailable } from "./ratelimit";
+
+/** Throws when the rate-limit env overrides are invalid; main.ts calls it at startup. */
+export function createTokenTaker(redis: Redis, env: Record<string, string | undefined>, region: Region): TokenTaker {
+  const limits = parseManagedLimits(env);
+  const buckets = createRedisTokenBuckets(redis);
+  return {
+    bucketsFor: (req) =>
+      bucketsForSend(
+        {
+          provider: req.provider,
+          mode: req.mode,
+          region,
+          tenantId: req.tenantId,
+          sendConfigId: req.sendConfigId,
+          byokRatePerSecond: req.rateLimitPerSecond,
+          recipients: req.recipients,
+        },
+        limits,
+      ),
+    takeTokens: (specs, opts) => takeWhenAvailable(buckets, specs, opts),
+  };
+}
