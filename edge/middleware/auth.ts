@@ -1,0 +1,50 @@
+/**
+ * API-key auth: `Authorization: Bearer bs_live_…`. A cheap shape check first (no query for garbage), then a
+ * lookup by sha-256 (the key itself is never stored; equality on a hash leaks nothing useful by timing).
+ * Missing, unknown, revoked or expired keys all answer the same 401 with `WWW-Authenticate: Bearer`.
+ */
+import { and, eq, gt, isNull, or, sql } from "drizzle-orm";
+import type { MiddlewareHandler } from "hono";
+import { apiKeys } from "../../core/db/schema";
+import { looksLikeApiKey, sha256Hex } from "../../core/domain/api-keys";
+import { AppError } from "../../core/domain/problem";
+import type { AppEnv } from "../context";
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+function unauthorized(detail: string, invalidToken: boolean): AppError {
+  const challenge = invalidToken ? 'Bearer realm="batchsender", error="invalid_token"' : 'Bearer realm="batchsender"';
+  return new AppError("unauthorized", detail, { headers: { "WWW-Authenticate": challenge } });
+}
+
+export const apiKeyAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const header = c.req.header("authorization");
+  if (!header) throw unauthorized("Missing API key: send Authorization: Bearer <key>", false);
+  const candidate = /^Bearer +(\S+)$/i.exec(header.trim())?.[1];
+  if (!candidate || !looksLikeApiKey(candidate)) throw unauthorized("Invalid API key", true);
+
+  const db = c.get("db");
+  const [key] = await db
+    .select({ id: apiKeys.id, tenantId: apiKeys.tenantId, mode: apiKeys.mode, lastUsedAt: apiKeys.lastUsedAt })
+    .from(apiKeys)
+    .where(
+      and(
+        eq(apiKeys.keyHash, await sha256Hex(candidate)),
+        isNull(apiKeys.revokedAt),
+        or(isNull(apiKeys.expiresAt), gt(apiKeys.expiresAt, sql`now()`)),
+      ),
+    )
+    .limit(1);
+  if (!key) throw unauthorized("Invalid API key", true);
+  c.set("caller", { tenantId: key.tenantId, apiKeyId: key.id, mode: key.mode });
+
+  // At most one write a minute per key, after the response; the WHERE keeps racing isolates from piling up.
+  if (!key.lastUsedAt || Date.now() - key.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    c.get("defer")(
+      "api key last_used_at",
+      db.execute(sql`update api_keys set last_used_at = now()
+                      where id = ${key.id} and (last_used_at is null or last_used_at < now() - interval '1 minute')`),
+    );
+  }
+  await next();
+};

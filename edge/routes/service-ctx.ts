@@ -1,0 +1,18 @@
+import type { Context } from "hono";
+import type { AppEnv } from "../context";
+import type { ServiceCtx } from "../services/context";
+
+/** The verb context of an authenticated request. */
+export function serviceCtx(c: Context<AppEnv>): ServiceCtx {
+  const caller = c.get("caller");
+  return {
+    db: c.get("db"),
+    tenantId: caller.tenantId,
+    mode: caller.mode,
+    traceId: c.get("traceId"),
+    requestId: c.get("requestId"),
+    actor: `api_key:${caller.apiKeyId}`,
+    publisher: c.get("publisher"),
+    defaultRegion: c.get("config").DEFAULT_REGION,
+  };
+}

@@ -1,0 +1,8 @@
+/** The batch verbs: transport-agnostic, tenant-scoped, called by edge/routes and (later) NATS handlers. */
+export { createBatch, type CreateBatchResult, type CreatedBatch } from "./create-batch";
+export { CreateBatchInput, IdempotencyKey, MAX_RECIPIENTS } from "./create-batch-input";
+export { sendBatch, queuePendingRecipients, type TransitionResult } from "./send-batch";
+export { pauseBatch, resumeBatch, cancelBatch, retryBatch } from "./control-batch";
+export { getBatch, listBatches, ListBatchesInput, type BatchList } from "./read-batches";
+export { enqueuePlan, publishOutboxRow, regionOfSubject, type OutboxRow } from "./outbox";
+export { toBatchView, type BatchView } from "./batch-view";

@@ -1,0 +1,50 @@
+/** getBatch / listBatches: tenant-scoped reads; another tenant's batch does not exist (404, DESIGN §10). */
+import { and, desc, eq, sql } from "drizzle-orm";
+import { z } from "zod";
+import { batches } from "../../../core/db/schema";
+import { AppError } from "../../../core/domain/problem";
+import type { ServiceCtx } from "../context";
+import { toBatchView, type BatchView } from "./batch-view";
+import { assertBatchId, loadBatch } from "./guards";
+
+export async function getBatch({ ctx, input }: { ctx: ServiceCtx; input: { batchId: string } }): Promise<BatchView> {
+  return toBatchView(await loadBatch(ctx.db, ctx.tenantId, input.batchId));
+}
+
+export const ListBatchesInput = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(10),
+  starting_after: z.string().optional(),
+});
+export type ListBatchesInput = z.infer<typeof ListBatchesInput>;
+
+export interface BatchList {
+  object: "list";
+  data: BatchView[];
+  hasMore: boolean;
+}
+
+/** Newest first; `starting_after` is the id of the last batch of the previous page (a keyset cursor). */
+export async function listBatches({ ctx, input }: { ctx: ServiceCtx; input: ListBatchesInput }): Promise<BatchList> {
+  const scope = eq(batches.tenantId, ctx.tenantId);
+  let where = scope;
+  if (input.starting_after) {
+    assertBatchId(input.starting_after);
+    const [cursor] = await ctx.db
+      .select({ id: batches.id })
+      .from(batches)
+      .where(and(scope, eq(batches.id, input.starting_after)));
+    if (!cursor) throw new AppError("not_found", `Batch ${input.starting_after} (starting_after) not found`);
+    // Compared in SQL: created_at has microseconds, a JS Date only milliseconds.
+    where = and(
+      scope,
+      sql`(${batches.createdAt}, ${batches.id}) < (select created_at, id from batches where id = ${cursor.id}::uuid)`,
+    )!;
+  }
+  const rows = await ctx.db
+    .select()
+    .from(batches)
+    .where(where)
+    .orderBy(desc(batches.createdAt), desc(batches.id))
+    .limit(input.limit + 1);
+  return { object: "list", data: rows.slice(0, input.limit).map(toBatchView), hasMore: rows.length > input.limit };
+}

@@ -1,0 +1,53 @@
+/**
+ * sendBatch: draft → queued (or → scheduled when `scheduledAt` is in the future), guarded in SQL. Queueing
+ * moves every pending recipient to queued, sets the counter and writes the plan message to the outbox, all
+ * in one transaction; the publish happens after commit (outbox.ts). A failed publish still answers 202: the
+ * outbox row is durable and the cron sweep republishes it.
+ */
+import { sql } from "drizzle-orm";
+import type { Executor } from "../../lib/db";
+import type { ServiceCtx } from "../context";
+import { toBatchView, type BatchView } from "./batch-view";
+import { assertBatchId, loadBatch, transitionRefused } from "./guards";
+import { enqueuePlan, publishOutboxRow, type OutboxRow } from "./outbox";
+
+/** pending → queued for a batch that just became queued, with the counter in the same statement. */
+export async function queuePendingRecipients(tx: Executor, batchId: string): Promise<void> {
+  await tx.execute(sql`
+    with r as (
+      update recipients set status = 'queued', updated_at = now()
+       where batch_id = ${batchId}::uuid and status = 'pending'
+      returning 1
+    )
+    update batches set queued = queued + (select count(*) from r)::int where id = ${batchId}::uuid`);
+}
+
+export interface TransitionResult {
+  batch: BatchView;
+  /** Whether the plan message reached JetStream now (false: the outbox sweep will retry). */
+  published?: boolean;
+}
+
+export async function sendBatch({ ctx, input }: { ctx: ServiceCtx; input: { batchId: string } }): Promise<TransitionResult> {
+  const { db, tenantId } = ctx;
+  const id = input.batchId;
+  assertBatchId(id);
+  const outbox = await db.transaction(async (tx): Promise<OutboxRow | null> => {
+    const res = await tx.execute<{ status: string; region: string }>(sql`
+      update batches
+         set status = (case when scheduled_at > now() then 'scheduled' else 'queued' end)::batch_status,
+             queued_at = case when scheduled_at > now() then null else now() end,
+             trace_id = ${ctx.traceId},
+             updated_at = now()
+       where id = ${id}::uuid and tenant_id = ${tenantId}::uuid and status = 'draft'
+      returning status::text as status, region`);
+    const row = res.rows[0];
+    if (!row) return transitionRefused(tx, tenantId, id, "send");
+    // A scheduled batch keeps its recipients pending; the cron queues it when it is due.
+    if (row.status !== "queued") return null;
+    await queuePendingRecipients(tx, id);
+    return enqueuePlan(tx, { batchId: id, tenantId, region: row.region, traceId: ctx.traceId });
+  });
+  const published = outbox ? await publishOutboxRow(db, ctx.publisher, outbox) : undefined;
+  return { batch: toBatchView(await loadBatch(db, tenantId, id)), published };
+}

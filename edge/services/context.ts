@@ -1,0 +1,17 @@
+/** What every business verb gets: the caller's tenant and the infrastructure it may touch. Transport-agnostic. */
+import type { ApiKeyMode } from "../../core/domain/api-keys";
+import type { Region } from "../../core/contract";
+import type { Db } from "../lib/db";
+import type { Publisher } from "../lib/publisher";
+
+export interface ServiceCtx {
+  db: Db;
+  tenantId: string;
+  /** `test` keys force dry runs. */
+  mode: ApiKeyMode;
+  traceId: string;
+  requestId?: string;
+  actor: string;
+  publisher: Publisher;
+  defaultRegion: Region;
+}

@@ -1,0 +1,116 @@
+/**
+ * Worker-test harness (runs inside workerd): every test makes its own tenant, API key and default email send
+ * config directly through the Neon driver, so tests never share state; requests go through the real Worker
+ * with a random CF-Connecting-IP unless a test pins one.
+ */
+import { Client, neonConfig } from "@neondatabase/serverless";
+import { createExecutionContext, SELF, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { generateApiKey } from "../../core/domain/api-keys";
+import worker from "../worker";
+
+export const testEnv = env;
+
+function configureDriver(): void {
+  const proxy = env.NEON_WS_PROXY as string | undefined;
+  if (!proxy) return;
+  neonConfig.wsProxy = () => proxy;
+  neonConfig.useSecureWebSocket = false;
+  neonConfig.pipelineTLS = false;
+  neonConfig.pipelineConnect = false;
+}
+
+/** One short-lived connection per call: workerd does not let I/O objects outlive the test that made them. */
+export async function query<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+  configureDriver();
+  const client = new Client(env.DATABASE_URL as string);
+  // The proxy closing the socket after end() surfaces as an error event; nothing is in flight by then.
+  client.on("error", () => {});
+  await client.connect();
+  try {
+    const res = await client.query(text, params);
+    return res.rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+export interface TestTenant {
+  tenantId: string;
+  apiKey: string;
+  apiKeyId: string;
+  sendConfigId: string;
+}
+
+export async function newTenant(opts: { mode?: "live" | "test"; withDefaultConfig?: boolean } = {}): Promise<TestTenant> {
+  const key = await generateApiKey(opts.mode ?? "live");
+  const [row] = await query<{ tenant_id: string; api_key_id: string; send_config_id: string | null }>(
+    `with t as (insert into tenants (name) values ($1) returning id),
+          k as (insert into api_keys (tenant_id, name, prefix, key_hash, mode)
+                select id, 'worker test', $2, $3, $4 from t returning id),
+          c as (insert into send_configs (tenant_id, name, channel, mode, provider, defaults, is_default)
+                select id, 'Managed email', 'email', 'managed', 'ses', '{"from":"Test <hello@test.batchsender.dev>"}'::jsonb, true
+                  from t where $5 returning id)
+     select (select id from t) as tenant_id, (select id from k) as api_key_id, (select id from c) as send_config_id`,
+    [`worker test ${crypto.randomUUID().slice(0, 8)}`, key.prefix, key.hash, key.mode, opts.withDefaultConfig ?? true],
+  );
+  return { tenantId: row!.tenant_id, apiKey: key.key, apiKeyId: row!.api_key_id, sendConfigId: row!.send_config_id ?? "" };
+}
+
+export function randomIp(): string {
+  const b = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${b[0]}.${b[1]}.${b[2]}`;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+async function toApiResponse(res: Response): Promise<ApiResponse> {
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+export interface CallOptions {
+  apiKey?: string;
+  ip?: string;
+  headers?: Record<string, string>;
+  /** A raw body (string) is sent as is; anything else as JSON. */
+  body?: unknown;
+  /** Call the handler directly with these bindings replaced (failure-policy tests). */
+  envOverrides?: Record<string, string>;
+}
+
+export async function call(method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse> {
+  const headers: Record<string, string> = { "cf-connecting-ip": opts.ip ?? randomIp(), ...(opts.headers ?? {}) };
+  if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
+  }
+  const request = new Request(`https://api.batchsender.test${path}`, { method, headers, body });
+  if (!opts.envOverrides) return toApiResponse(await SELF.fetch(request));
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, { ...env, ...opts.envOverrides }, ctx);
+  const out = await toApiResponse(res);
+  await waitOnExecutionContext(ctx);
+  return out;
+}
+
+export function emailBatch(overrides: Record<string, unknown> = {}, recipients = ["ada@example.com", "grace@example.com"]) {
+  return {
+    name: "Newsletter",
+    message: { subject: "Hello {{ name }}", html: "<p>Hi {{ name }}</p>", text: "Hi {{ name }}" },
+    recipients: recipients.map((to, i) => ({ to, variables: { name: `R${i}` } })),
+    ...overrides,
+  };
+}

@@ -1,0 +1,19 @@
+/**
+ * Composition root of the edge Worker (CONVENTIONS 1): the Hono app for `fetch`, the Cron Trigger for
+ * `scheduled`, and the Durable Object classes. Module scope holds only per-isolate, I/O-free things
+ * (the app, parsed config, limiter caches); every connection is per request or inside the Durable Object.
+ */
+import { buildApp } from "./app";
+import { runScheduled } from "./cron/scheduled";
+import type { Bindings } from "./env";
+
+export { NatsPublisher } from "./durable-objects/nats-publisher";
+
+const app = buildApp();
+
+export default {
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
+  scheduled: async (_controller, env, ctx) => {
+    await runScheduled(env, ctx);
+  },
+} satisfies ExportedHandler<Bindings>;
