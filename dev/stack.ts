@@ -35,9 +35,20 @@ export interface StackInfo {
   logDir: string;
 }
 
+/**
+ * Managed provider rates of the local stack (per second, split between the two regions). Production uses the
+ * real account quotas (consumers/ratelimit/limits.ts defaults: SES 14/s, Resend 2 req/s…); locally the sandbox
+ * is the provider, so `npm start` uses a roomy but still visible pace and the test stack a fast one.
+ */
+export const LOCAL_MANAGED_LIMITS: Record<Profile, Record<string, string>> = {
+  dev: { MANAGED_SES_RPS: "100", MANAGED_RESEND_RPS: "10", MANAGED_TELNYX_RPS: "100", TENANT_SEND_RPS: "1000" },
+  test: { MANAGED_SES_RPS: "5000", MANAGED_RESEND_RPS: "500", MANAGED_TELNYX_RPS: "5000", TENANT_SEND_RPS: "100000" },
+};
+
 /** Environment of one regional consumer process; tests that spawn their own consumers reuse it. */
-export function consumerEnv(urls: LocalUrls, region: Region, httpPort: number): Record<string, string> {
+export function consumerEnv(urls: LocalUrls, region: Region, httpPort: number, profile: Profile = "test"): Record<string, string> {
   return {
+    ...LOCAL_MANAGED_LIMITS[profile],
     REGION: region,
     DATABASE_URL: urls.databaseUrl,
     REDIS_URL: urls.redisUrl,
@@ -136,7 +147,7 @@ export async function startStack(profile: Profile, log: (line: string) => void) 
       const out = logTo(logFile);
       const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "consumers/main.ts")], {
         cwd: root,
-        env: { ...process.env, ...consumerEnv(urls, region, port) },
+        env: { ...process.env, ...consumerEnv(urls, region, port, profile) },
         stdio: ["ignore", "pipe", "pipe"],
       });
       child.stdout?.pipe(out);
