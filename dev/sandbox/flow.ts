@@ -32,10 +32,11 @@ export interface SendPlan {
     onInFlight?(): Reply;
   };
   /** Builds the messages and the success answer; called once, only when the call is accepted. */
-  accept(): { messages: SandboxMessage[]; reply: Reply };
+  accept(): { messages: Omit<SandboxMessage, "callStartedAtMs">[]; reply: Reply };
 }
 
 export async function runSend(state: SandboxState, plan: SendPlan): Promise<Reply> {
+  const callStartedAtMs = Date.now();
   const fault = state.control.pickFault(plan.provider, plan.addresses);
   if (fault?.kind === "timeout") return { status: 0, hold: true };
   if (fault) return plan.faultReply(fault.kind, fault.to);
@@ -60,7 +61,7 @@ export async function runSend(state: SandboxState, plan: SendPlan): Promise<Repl
   try {
     if (state.control.latencyMs > 0) await sleep(state.control.latencyMs);
     const accepted = plan.accept();
-    for (const m of accepted.messages) state.store.add(m);
+    for (const m of accepted.messages) state.store.add({ ...m, callStartedAtMs });
     reply = accepted.reply;
     return reply;
   } finally {

@@ -61,7 +61,7 @@ function validate(raw: unknown): { ok: true; email: ResendEmail } | { ok: false;
   return { ok: true, email };
 }
 
-function toMessages(email: ResendEmail, id: string, credential: string, idempotencyKey: string | undefined): SandboxMessage[] {
+function toMessages(email: ResendEmail, id: string, credential: string, idempotencyKey: string | undefined): Omit<SandboxMessage, "callStartedAtMs">[] {
   const at = timestamps();
   const ids = tagIds(email.tags);
   const recipients = [...list(email.to), ...list(email.cc), ...list(email.bcc)].map(bare);

@@ -120,7 +120,7 @@ export async function handleSesSendEmail(state: SandboxState, req: SignedRequest
     accept: () => {
       const messageId = sesMessageId();
       const at = timestamps();
-      const messages = addresses.map((address, i): SandboxMessage => ({
+      const messages = addresses.map((address, i): Omit<SandboxMessage, "callStartedAtMs"> => ({
         id: i === 0 ? messageId : `${messageId}#${i}`,
         provider: "ses",
         to: address,

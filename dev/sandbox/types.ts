@@ -26,6 +26,8 @@ export interface SandboxMessage {
   credential: string;
   receivedAt: string;
   receivedAtMs: number;
+  /** When the provider call reached the sandbox (before injected latency): when the call *started*. */
+  callStartedAtMs: number;
 }
 
 export interface MessageFilter {
