@@ -56,6 +56,8 @@ const vitest = spawn(
       BATCHSENDER_API_KEY: info.apiKey,
       BATCHSENDER_SANDBOX_URL: info.sandboxUrl,
       BATCHSENDER_STACK_FILE: readyFile,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+      VITE_CONFIG_NATIVE_IGNORE_WARNING: "true",
     },
   },
 );

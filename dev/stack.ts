@@ -65,6 +65,8 @@ export function consumerEnv(urls: LocalUrls, region: Region, httpPort: number, p
     TELNYX_MESSAGING_PROFILE_ID: sandboxCredentials.telnyx.messagingProfileId,
     ENCRYPTION_KEYS: JSON.stringify({ [LOCAL_ENCRYPTION_KEY.id]: LOCAL_ENCRYPTION_KEY.key }),
     LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    // We pin Node 20 on purpose (DESIGN §12); the SDK's "Node 22 from 2027" notice is known and only noise.
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
   };
 }
 
