@@ -52,7 +52,16 @@ describe("bucketsForSend", () => {
 
   it("Telnyx managed: the account API rate, one request per message", () => {
     const [acct] = bucketsForSend({ ...base, provider: "telnyx" }, L);
-    expect(acct).toEqual({ key: "bucket:managed:telnyx:falkenstein:requests", ratePerSecond: 50, capacity: 1, cost: 1 });
+    // Burst: 5% of a second's tokens (50/s → 2), so no one-second window exceeds 105% of the rate.
+    expect(acct).toEqual({ key: "bucket:managed:telnyx:falkenstein:requests", ratePerSecond: 50, capacity: 2, cost: 1 });
+  });
+
+  it("caps every provider bucket's burst at 5% of its rate per second (or one call's cost)", () => {
+    const fast = parseManagedLimits({ MANAGED_SES_RPS: "200" });
+    const [req] = bucketsForSend({ ...base, provider: "ses" }, fast);
+    expect(req).toMatchObject({ ratePerSecond: 100, capacity: 5, cost: 1 });
+    const [resend] = bucketsForSend({ ...base, provider: "resend", recipients: 100 }, L);
+    expect(resend!.capacity).toBe(1);
   });
 
   it("produces specs the bucket store accepts (cost never above capacity) for every provider and size", () => {

@@ -85,10 +85,18 @@ export interface SendInput {
   recipients: number;
 }
 
+/**
+ * Provider buckets hold at most 5% of a second's tokens (and never less than one call's cost). Any one-second
+ * window then sees at most rate × 1.05 calls — the burst can never push a provider far past its quota — while
+ * the slack absorbs the wake-up lag of waiting senders, so the sustained rate stays at the limit instead of
+ * losing every token that accrues while nobody happens to be asking.
+ */
+export const PROVIDER_BURST_FRACTION = 0.05;
+
 function providerBucket(key: string, ratePerSecond: number, cost: number): BucketSpec {
   // A region with a share of 0 has no capacity at all: say so instead of waiting forever for tokens.
   if (!(ratePerSecond > 0)) throw new Error(`${key} has no capacity (rate ${ratePerSecond}/s): check the region share`);
-  return { key, ratePerSecond, capacity: Math.max(1, cost), cost };
+  return { key, ratePerSecond, capacity: Math.max(1, cost, Math.floor(ratePerSecond * PROVIDER_BURST_FRACTION)), cost };
 }
 
 export function bucketsForSend(input: SendInput, limits: ManagedLimits): BucketSpec[] {

@@ -108,11 +108,11 @@ export class Cluster {
     };
   }
 
-  async startConsumer(region: Region = "falkenstein", env: Record<string, string> = {}): Promise<ConsumerProc> {
+  async startConsumer(region: Region = "falkenstein", env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<ConsumerProc> {
     const port = await freePort();
     const logFile = path.join(this.dir, `consumer-${this.consumers.length}.log`);
     const out = fs.openSync(logFile, "a");
-    const child = spawn(process.execPath, ["--import", "tsx", "consumers/main.ts"], {
+    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "consumers/main.ts"], {
       env: { ...process.env, ...this.env(region, port), ...env },
       stdio: ["ignore", out, out],
     });
