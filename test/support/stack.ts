@@ -35,7 +35,7 @@ export function apiClient(apiKey: string, baseUrl = stackInfo().apiUrl) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    let json: unknown = undefined;
+    let json: unknown;
     try {
       json = text ? JSON.parse(text) : undefined;
     } catch {
