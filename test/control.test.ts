@@ -115,4 +115,25 @@ describe("batch control through the API", () => {
     expect(lines.length).toBeGreaterThan(0);
     expect(lines.some((l) => l.includes(traceId))).toBe(true);
   });
+
+  it("retry re-sends the failed recipients only", async () => {
+    await sandboxConfig({ latencyMs: 0, faults: [1, 4].map((i) => ({ kind: "reject", to: `retry-${i}@example.com` })) });
+    const id = await createAndSend(6, "retry");
+    const first = await waitFor("first pass completed", async () => {
+      const r = await api("GET", `/v1/batches/${id}`);
+      return r.body.status === "completed" ? r.body : undefined;
+    });
+    expect(first.counts).toMatchObject({ sent: 4, failed: 2 });
+
+    await sandboxConfig({ faults: [] });
+    const retried = await api("POST", `/v1/batches/${id}/retry`);
+    expect(retried.status, JSON.stringify(retried.body)).toBe(202);
+    const done = await waitFor("retried batch completed", async () => {
+      const r = await api("GET", `/v1/batches/${id}`);
+      return r.body.status === "completed" && (r.body.counts as { sent: number }).sent === 6 ? r.body : undefined;
+    });
+    expect(done.counts).toMatchObject({ total: 6, sent: 6, failed: 0 });
+    const all = await messages(id);
+    expect(all.map((m) => m.to).sort()).toEqual(Array.from({ length: 6 }, (_, i) => `retry-${i}@example.com`).sort());
+  });
 });

@@ -1,6 +1,8 @@
 // Issue 3: scale, graceful shutdown, dry runs and regions, with consumer processes exactly as deployed on a
 // private cluster (own NATS, Redis and sandbox; the shared test Postgres).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { importSealingKey, sealSecret } from "../core/domain/crypto";
+import { LOCAL_ENCRYPTION_KEY } from "../dev/config";
 import { Cluster } from "./support/cluster";
 import { batchRow, createQueuedBatch, createSendConfig, createTenant, recipientStatusCounts, type TestProvider } from "./support/fixtures";
 import { waitFor } from "./support/stack";
@@ -108,5 +110,31 @@ describe("delivery engine", () => {
     expect(await metric(fsn.port, "batchsender_sends_total", 'outcome="sent"')).toBe(0);
     await cluster.kill(fsn, "SIGTERM");
     await cluster.kill(ash, "SIGTERM");
+  }, 120_000);
+
+  it("BYOK: opens the send config's sealed credentials and sends with the customer's own account, not the platform's", async () => {
+    await cluster.sandbox.reset();
+    const byok = { accessKeyId: "AKIACUSTOMERBYOK0001", secretAccessKey: "customer/own/ses/secret/key/000000000001" };
+    await fetch(`${cluster.sandbox.url}/_sandbox/config`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ credentials: { ses: [byok] } }),
+    });
+    const key = await importSealingKey(LOCAL_ENCRYPTION_KEY.key);
+    const sealed = await sealSecret(JSON.stringify(byok), key, LOCAL_ENCRYPTION_KEY.id);
+    const tenantId = await createTenant(cluster.pool, "engine-byok");
+    const { rows } = await cluster.pool.query<{ id: string }>(
+      `insert into send_configs (tenant_id, name, channel, mode, provider, defaults, rate_limit_per_second, credentials_ciphertext, credentials_key_id)
+       values ($1, 'own SES', 'email', 'byok', 'ses', $2, 500, $3, $4) returning id`,
+      [tenantId, JSON.stringify({ from: "Own <own@customer.example>" }), sealed, LOCAL_ENCRYPTION_KEY.id],
+    );
+    const batchId = await createQueuedBatch(cluster.pool, { tenantId, sendConfigId: rows[0]!.id, provider: "ses", count: 50 });
+    const consumer = await cluster.startConsumer("falkenstein");
+    await cluster.plan(batchId, tenantId);
+    await completed(batchId, 60_000);
+    const msgs = cluster.sandbox.messages({ batchId });
+    expect(msgs).toHaveLength(50);
+    expect(new Set(msgs.map((m) => m.credential))).toEqual(new Set([byok.accessKeyId]));
+    await cluster.kill(consumer, "SIGTERM");
   }, 120_000);
 });
