@@ -6,6 +6,7 @@ import type { ApiKeyMode } from "../core/domain/api-keys";
 import type { Bindings, EdgeConfig } from "./env";
 import type { Db } from "./lib/db";
 import type { Publisher } from "./lib/publisher";
+import type { Wakeups } from "./lib/wakeups";
 
 export interface Caller {
   tenantId: string;
@@ -20,6 +21,7 @@ export interface AppVariables {
   config: EdgeConfig;
   db: Db;
   publisher: Publisher;
+  wakeups: Wakeups;
   /** Work after the response (waitUntil), finished before the request's pool is closed. */
   defer: (what: string, work: Promise<unknown>) => void;
   caller: Caller;

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { Region } from "../core/contract";
+import type { BatchScheduler } from "./durable-objects/batch-scheduler";
 import type { NatsPublisher } from "./durable-objects/nats-publisher";
 
 /** `"60 s"`, `"10 m"`, `"1 h"`: the window format @upstash/ratelimit accepts. */
@@ -40,9 +41,10 @@ export const EdgeConfig = z.object({
 });
 export type EdgeConfig = z.infer<typeof EdgeConfig>;
 
-/** What workerd hands the Worker: the validated strings plus the Durable Object namespace. */
+/** What workerd hands the Worker: the validated strings plus the Durable Object namespaces. */
 export interface Bindings {
   NATS_PUBLISHER: DurableObjectNamespace<NatsPublisher>;
+  BATCH_SCHEDULER: DurableObjectNamespace<BatchScheduler>;
   [name: string]: unknown;
 }
 
@@ -62,7 +64,9 @@ export function loadConfig(env: Bindings): EdgeConfig {
     const fields = result.error.issues.map((i) => `${i.path.join(".")} (${i.message})`).join(", ");
     throw new ConfigError(`the Worker is misconfigured: ${fields}`);
   }
-  if (!env.NATS_PUBLISHER) throw new ConfigError("the Worker is misconfigured: NATS_PUBLISHER binding missing");
+  for (const binding of ["NATS_PUBLISHER", "BATCH_SCHEDULER"] as const) {
+    if (!env[binding]) throw new ConfigError(`the Worker is misconfigured: ${binding} binding missing`);
+  }
   parsed.set(env, result.data);
   return result.data;
 }

@@ -7,6 +7,7 @@ import { buildApp } from "./app";
 import { runScheduled } from "./cron/scheduled";
 import type { Bindings } from "./env";
 
+export { BatchScheduler } from "./durable-objects/batch-scheduler";
 export { NatsPublisher } from "./durable-objects/nats-publisher";
 
 const app = buildApp();

@@ -1,6 +1,6 @@
 /**
  * The Cron Trigger (every minute): republish outbox rows whose publish failed, and queue scheduled batches
- * that are due. Region failover (DESIGN §9, health probes + DNS switch + re-homing) is a separate job that
+ * that are due. The latter is the backstop: each region's BatchScheduler alarm normally queues them on time. Region failover (DESIGN §9, health probes + DNS switch + re-homing) is a separate job that
  * will run here next to these two, with its state in its own Durable Object.
  */
 import type { Bindings } from "../env";

@@ -1,18 +1,20 @@
 /**
  * Per-request services as typed context variables (CONVENTIONS 3): a drizzle handle over a NEW Pool (workerd
- * forbids sharing I/O objects between requests), the region publisher, and `defer` for work after the
+ * forbids sharing I/O objects between requests), the region publisher and scheduler, and `defer` for work after the
  * response. The pool is closed only after every deferred task settled, all inside waitUntil.
  */
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../context";
 import { openDb } from "../lib/db";
 import { durableObjectPublisher } from "../lib/publisher";
+import { durableObjectWakeups } from "../lib/wakeups";
 
 export const services: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { db, close } = openDb(c.get("config"));
   const deferred: Promise<unknown>[] = [];
   c.set("db", db);
   c.set("publisher", durableObjectPublisher(c.env.NATS_PUBLISHER));
+  c.set("wakeups", durableObjectWakeups(c.env.BATCH_SCHEDULER));
   c.set("defer", (what, work) => {
     deferred.push(work.catch((err: unknown) => console.error(`deferred ${what} failed`, err)));
   });

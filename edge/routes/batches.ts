@@ -1,11 +1,13 @@
 /** /v1/batches: thin handlers over the batch verbs (edge/services/batches). */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../../core/domain/problem";
 import type { AppEnv } from "../context";
 import { MAX_BODY_BYTES, parseOrThrow, readJson } from "../lib/json-body";
 import { methodNotAllowed } from "../lib/problem";
 import {
+  appendRecipients,
+  AppendRecipientsInput,
   cancelBatch,
   createBatch,
   CreateBatchInput,
@@ -13,6 +15,8 @@ import {
   IdempotencyKey,
   listBatches,
   ListBatchesInput,
+  listRecipients,
+  ListRecipientsInput,
   pauseBatch,
   resumeBatch,
   retryBatch,
@@ -29,10 +33,14 @@ const limitBody = bodyLimit({
 
 export const batchRoutes = new Hono<AppEnv>();
 
+function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
+  const rawKey = c.req.header("idempotency-key");
+  return rawKey === undefined ? undefined : parseOrThrow(IdempotencyKey, rawKey);
+}
+
 batchRoutes.post("/", limitBody, async (c) => {
   const body = await readJson(c, CreateBatchInput);
-  const rawKey = c.req.header("idempotency-key");
-  const idempotencyKey = rawKey === undefined ? undefined : parseOrThrow(IdempotencyKey, rawKey);
+  const idempotencyKey = idempotencyKeyOf(c);
   const result = await createBatch({ ctx: serviceCtx(c), input: { body, idempotencyKey } });
   return c.json(result.batch, result.status);
 });
@@ -45,6 +53,18 @@ batchRoutes.all("/", methodNotAllowed(["GET", "POST"]));
 
 batchRoutes.get("/:id", async (c) => c.json(await getBatch({ ctx: serviceCtx(c), input: { batchId: c.req.param("id") } })));
 batchRoutes.all("/:id", methodNotAllowed(["GET"]));
+
+/** Appending builds lists larger than one request (10,000 recipients) while the batch is a draft. */
+batchRoutes.post("/:id/recipients", limitBody, async (c) => {
+  const body = await readJson(c, AppendRecipientsInput);
+  const input = { batchId: c.req.param("id"), body, idempotencyKey: idempotencyKeyOf(c) };
+  return c.json(await appendRecipients({ ctx: serviceCtx(c), input }), 200);
+});
+batchRoutes.get("/:id/recipients", async (c) => {
+  const query = parseOrThrow(ListRecipientsInput, c.req.query());
+  return c.json(await listRecipients({ ctx: serviceCtx(c), input: { batchId: c.req.param("id"), query } }));
+});
+batchRoutes.all("/:id/recipients", methodNotAllowed(["GET", "POST"]));
 
 /** Transitions answer 202 when work was handed to the pipeline, 200 when only state changed. */
 const transitions = {

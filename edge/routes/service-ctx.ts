@@ -13,6 +13,7 @@ export function serviceCtx(c: Context<AppEnv>): ServiceCtx {
     requestId: c.get("requestId"),
     actor: `api_key:${caller.apiKeyId}`,
     publisher: c.get("publisher"),
+    wakeups: c.get("wakeups"),
     defaultRegion: c.get("config").DEFAULT_REGION,
   };
 }

@@ -3,6 +3,7 @@ import type { ApiKeyMode } from "../../core/domain/api-keys";
 import type { Region } from "../../core/contract";
 import type { Db } from "../lib/db";
 import type { Publisher } from "../lib/publisher";
+import type { Wakeups } from "../lib/wakeups";
 
 export interface ServiceCtx {
   db: Db;
@@ -13,5 +14,7 @@ export interface ServiceCtx {
   requestId?: string;
   actor: string;
   publisher: Publisher;
+  /** Wakes the region's BatchScheduler so scheduled batches start on time. */
+  wakeups: Wakeups;
   defaultRegion: Region;
 }

@@ -34,7 +34,7 @@ describe("API-key auth", () => {
     const t = await newTenant();
     const res = await call("GET", "/v1/batches", { apiKey: t.apiKey });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ object: "list", data: [], hasMore: false });
+    expect(res.body).toEqual({ object: "list", data: [], hasMore: false, nextCursor: null });
     let lastUsed: unknown = null;
     for (let i = 0; i < 50 && !lastUsed; i++) {
       [{ last_used_at: lastUsed }] = (await query<{ last_used_at: unknown }>("select last_used_at from api_keys where id = $1", [t.apiKeyId])) as [

@@ -32,6 +32,13 @@ const EmailMessage = z.object({
   headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, "header names are letters, digits and dashes"), z.string().max(2000)).optional(),
 });
 
+/** One request's recipients; larger lists are built by appending (POST /v1/batches/{id}/recipients). */
+export const EmailRecipients = z
+  .array(z.object({ to: EmailAddress, variables: Variables.optional() }))
+  .min(1, "at least one recipient")
+  .max(MAX_RECIPIENTS, `at most ${MAX_RECIPIENTS} recipients per request`);
+export type EmailRecipients = z.infer<typeof EmailRecipients>;
+
 export const CreateBatchInput = z.object({
   name: z.string().trim().min(1).max(200),
   channel: z.literal("email").default("email"),
@@ -40,15 +47,16 @@ export const CreateBatchInput = z.object({
     message: "give html, text or both",
     path: ["html"],
   }),
-  recipients: z
-    .array(z.object({ to: EmailAddress, variables: Variables.optional() }))
-    .min(1, "at least one recipient")
-    .max(MAX_RECIPIENTS, `at most ${MAX_RECIPIENTS} recipients per batch`),
+  recipients: EmailRecipients,
   scheduledAt: z.iso.datetime({ offset: true }).optional(),
   dryRun: z.boolean().optional(),
   region: Region.optional(),
 });
 export type CreateBatchInput = z.infer<typeof CreateBatchInput>;
+
+/** The body of `POST /v1/batches/{id}/recipients`: the same recipient rules as create. */
+export const AppendRecipientsInput = z.object({ recipients: EmailRecipients });
+export type AppendRecipientsInput = z.infer<typeof AppendRecipientsInput>;
 
 /** `Idempotency-Key`: an opaque client string, like Stripe's. */
 export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces");

@@ -1,16 +1,15 @@
 /**
  * createBatch: validate, normalise and dedupe recipients, resolve the send config, parse templates, then
- * insert the batch (status `draft`) and all its recipients in ONE transaction — recipients with one
- * `INSERT … SELECT … FROM unnest(…)` that also marks suppressed addresses and sets the counters.
+ * insert the batch (status `draft`) and all its recipients in ONE transaction — recipients through
+ * recipient-rows.ts (one `INSERT … SELECT … FROM unnest(…)` that marks suppressed addresses and sets the counters).
  *
  * Idempotency: the request fingerprint is recorded in the batch's `batch.created` audit row. The same
  * `Idempotency-Key` with the same body returns the original batch (200); with another body, 409. The
  * unique index (tenant_id, idempotency_key) settles concurrent first requests.
  */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { auditLog, batches, sendConfigs, tenants, type Batch } from "../../../core/db/schema";
 import { Region } from "../../../core/contract";
-import { sha256Hex } from "../../../core/domain/api-keys";
 import { EmailPayload } from "../../../core/domain/payload";
 import { AppError } from "../../../core/domain/problem";
 import { pgErrorCode, type Executor } from "../../lib/db";
@@ -18,6 +17,8 @@ import { validationError } from "../../lib/problem";
 import type { ServiceCtx } from "../context";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { CreateBatchInput } from "./create-batch-input";
+import { requestFingerprint } from "./fingerprint";
+import { dedupeRecipients, insertRecipients } from "./recipient-rows";
 import { assertTemplatesParse } from "./templates";
 
 export type CreatedBatch = BatchView & { duplicatesRemoved: number };
@@ -26,16 +27,6 @@ export interface CreateBatchResult {
   /** 201 for a new batch, 200 for an idempotent replay. */
   status: 200 | 201;
   batch: CreatedBatch;
-}
-
-function stableStringify(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(stableStringify).join(",")}]`;
-  if (v && typeof v === "object") {
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, x]) => `${JSON.stringify(k)}:${stableStringify(x)}`).join(",")}}`;
-  }
-  return JSON.stringify(v);
 }
 
 async function replay(db: Executor, tenantId: string, key: string, fingerprint: string): Promise<CreateBatchResult | undefined> {
@@ -81,7 +72,7 @@ export async function createBatch({
   const { db, tenantId } = ctx;
   const body = input.body;
   const key = input.idempotencyKey;
-  const fingerprint = await sha256Hex(stableStringify(body));
+  const fingerprint = await requestFingerprint(body);
   if (key) {
     const earlier = await replay(db, tenantId, key, fingerprint);
     if (earlier) return earlier;
@@ -101,10 +92,7 @@ export async function createBatch({
   const payload = parsedPayload.data;
   assertTemplatesParse(payload);
 
-  // Dedupe by normalised address (the schema already normalised); the first occurrence wins.
-  const seen = new Map<string, Record<string, unknown>>();
-  for (const r of body.recipients) if (!seen.has(r.to)) seen.set(r.to, r.variables ?? {});
-  const duplicatesRemoved = body.recipients.length - seen.size;
+  const { rows: seen, duplicatesRemoved } = dedupeRecipients(body.recipients);
 
   const [tenant] = await db.select({ defaultRegion: tenants.defaultRegion }).from(tenants).where(eq(tenants.id, tenantId));
   const tenantRegion = Region.safeParse(tenant?.defaultRegion);
@@ -129,20 +117,7 @@ export async function createBatch({
         })
         .returning({ id: batches.id });
       const batchId = inserted!.id;
-      await tx.execute(sql`
-        with ins as (
-          insert into recipients (batch_id, tenant_id, address, variables, status)
-          select ${batchId}::uuid, ${tenantId}::uuid, r.address, r.vars::jsonb,
-                 (case when s.address is null then 'pending' else 'suppressed' end)::recipient_status
-            from unnest(${sql.param([...seen.keys()])}::text[], ${sql.param([...seen.values()].map((v) => JSON.stringify(v)))}::text[])
-                 as r(address, vars)
-            left join suppressions s on s.tenant_id = ${tenantId}::uuid and s.channel = 'email' and s.address = r.address
-          returning status
-        )
-        update batches
-           set total = (select count(*) from ins)::int,
-               suppressed = (select count(*) from ins where status = 'suppressed')::int
-         where id = ${batchId}::uuid`);
+      await insertRecipients(tx, { batchId, tenantId, channel: "email" }, seen);
       await tx.insert(auditLog).values({
         tenantId,
         actor: ctx.actor,

@@ -21,6 +21,8 @@ export interface BatchList {
   object: "list";
   data: BatchView[];
   hasMore: boolean;
+  /** Pass as `starting_after` for the next page; null on the last page. */
+  nextCursor: string | null;
 }
 
 /** Newest first; `starting_after` is the id of the last batch of the previous page (a keyset cursor). */
@@ -46,5 +48,7 @@ export async function listBatches({ ctx, input }: { ctx: ServiceCtx; input: List
     .where(where)
     .orderBy(desc(batches.createdAt), desc(batches.id))
     .limit(input.limit + 1);
-  return { object: "list", data: rows.slice(0, input.limit).map(toBatchView), hasMore: rows.length > input.limit };
+  const page = rows.slice(0, input.limit);
+  const hasMore = rows.length > input.limit;
+  return { object: "list", data: page.map(toBatchView), hasMore, nextCursor: hasMore ? page.at(-1)!.id : null };
 }

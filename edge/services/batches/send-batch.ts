@@ -2,9 +2,11 @@
  * sendBatch: draft → queued (or → scheduled when `scheduledAt` is in the future), guarded in SQL. Queueing
  * moves every pending recipient to queued, sets the counter and writes the plan message to the outbox, all
  * in one transaction; the publish happens after commit (outbox.ts). A failed publish still answers 202: the
- * outbox row is durable and the cron sweep republishes it.
+ * outbox row is durable and the cron sweep republishes it. A scheduled batch wakes its region's BatchScheduler
+ * for `scheduled_at` after commit; if that fails the minute cron still queues it, just later.
  */
 import { sql } from "drizzle-orm";
+import { Region } from "../../../core/contract";
 import type { Executor } from "../../lib/db";
 import type { ServiceCtx } from "../context";
 import { toBatchView, type BatchView } from "./batch-view";
@@ -22,6 +24,15 @@ export async function queuePendingRecipients(tx: Executor, batchId: string): Pro
     update batches set queued = queued + (select count(*) from r)::int where id = ${batchId}::uuid`);
 }
 
+/** Awaited so the alarm is armed before the 202; never throws (the cron is the backstop). */
+async function wakeScheduler(ctx: ServiceCtx, region: string, at: Date): Promise<void> {
+  try {
+    await ctx.wakeups.wakeAt(Region.parse(region), at);
+  } catch (err) {
+    console.warn(`could not arm the ${region} scheduler for ${at.toISOString()}, the cron will queue it: ${String(err)}`);
+  }
+}
+
 export interface TransitionResult {
   batch: BatchView;
   /** Whether the plan message reached JetStream now (false: the outbox sweep will retry). */
@@ -32,22 +43,27 @@ export async function sendBatch({ ctx, input }: { ctx: ServiceCtx; input: { batc
   const { db, tenantId } = ctx;
   const id = input.batchId;
   assertBatchId(id);
+  let wake: { region: string; at: Date } | undefined;
   const outbox = await db.transaction(async (tx): Promise<OutboxRow | null> => {
-    const res = await tx.execute<{ status: string; region: string }>(sql`
+    const res = await tx.execute<{ status: string; region: string; scheduled_ms: number | string | null }>(sql`
       update batches
          set status = (case when scheduled_at > now() then 'scheduled' else 'queued' end)::batch_status,
              queued_at = case when scheduled_at > now() then null else now() end,
              trace_id = ${ctx.traceId},
              updated_at = now()
        where id = ${id}::uuid and tenant_id = ${tenantId}::uuid and status = 'draft'
-      returning status::text as status, region`);
+      returning status::text as status, region, (extract(epoch from scheduled_at) * 1000)::float8 as scheduled_ms`);
     const row = res.rows[0];
     if (!row) return transitionRefused(tx, tenantId, id, "send");
-    // A scheduled batch keeps its recipients pending; the cron queues it when it is due.
-    if (row.status !== "queued") return null;
+    // A scheduled batch keeps its recipients pending; the scheduler's alarm (or the cron) queues it when due.
+    if (row.status !== "queued") {
+      wake = { region: row.region, at: new Date(Number(row.scheduled_ms)) };
+      return null;
+    }
     await queuePendingRecipients(tx, id);
     return enqueuePlan(tx, { batchId: id, tenantId, region: row.region, traceId: ctx.traceId });
   });
   const published = outbox ? await publishOutboxRow(db, ctx.publisher, outbox) : undefined;
+  if (wake) await wakeScheduler(ctx, wake.region, wake.at);
   return { batch: toBatchView(await loadBatch(db, tenantId, id)), published };
 }

@@ -1,0 +1,93 @@
+/**
+ * listRecipients: what happened to every recipient of a batch, paginated by recipient id (a keyset cursor,
+ * stable while statuses change underneath). Tenant-scoped twice: the batch must be the caller's (404
+ * otherwise) and the rows are filtered on tenant_id too. Variables and claim tokens never leave the API.
+ */
+import { and, asc, eq, gt } from "drizzle-orm";
+import { z } from "zod";
+import { recipients, recipientStatusEnum, type Recipient } from "../../../core/db/schema";
+import type { ServiceCtx } from "../context";
+import { loadBatch } from "./guards";
+
+export const ListRecipientsInput = z.object({
+  status: z.enum(recipientStatusEnum.enumValues).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  /** The `id` (a decimal string) of the last recipient of the previous page. */
+  starting_after: z.string().regex(/^[1-9][0-9]{0,14}$/, "a recipient id").optional(),
+});
+export type ListRecipientsInput = z.infer<typeof ListRecipientsInput>;
+
+export interface RecipientView {
+  /** A string: ids are bigints in Postgres. */
+  id: string;
+  object: "recipient";
+  to: string;
+  status: Recipient["status"];
+  attempts: number;
+  providerMessageId: string | null;
+  error: string | null;
+  sentAt: string | null;
+  updatedAt: string;
+}
+
+export interface RecipientList {
+  object: "list";
+  data: RecipientView[];
+  hasMore: boolean;
+  /** Pass as `starting_after` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+const columns = {
+  id: recipients.id,
+  address: recipients.address,
+  status: recipients.status,
+  attempts: recipients.attempts,
+  providerMessageId: recipients.providerMessageId,
+  lastError: recipients.lastError,
+  sentAt: recipients.sentAt,
+  updatedAt: recipients.updatedAt,
+};
+
+type Row = Pick<Recipient, "id" | "address" | "status" | "attempts" | "providerMessageId" | "lastError" | "sentAt" | "updatedAt">;
+
+function toRecipientView(r: Row): RecipientView {
+  return {
+    id: String(r.id),
+    object: "recipient",
+    to: r.address,
+    status: r.status,
+    attempts: r.attempts,
+    providerMessageId: r.providerMessageId,
+    error: r.lastError,
+    sentAt: r.sentAt ? r.sentAt.toISOString() : null,
+    updatedAt: r.updatedAt.toISOString(),
+  };
+}
+
+export async function listRecipients({
+  ctx,
+  input,
+}: {
+  ctx: ServiceCtx;
+  input: { batchId: string; query: ListRecipientsInput };
+}): Promise<RecipientList> {
+  const { batchId, query } = input;
+  await loadBatch(ctx.db, ctx.tenantId, batchId);
+  const rows = await ctx.db
+    .select(columns)
+    .from(recipients)
+    .where(
+      and(
+        eq(recipients.batchId, batchId),
+        eq(recipients.tenantId, ctx.tenantId),
+        query.status ? eq(recipients.status, query.status) : undefined,
+        query.starting_after ? gt(recipients.id, Number(query.starting_after)) : undefined,
+      ),
+    )
+    .orderBy(asc(recipients.id))
+    .limit(query.limit + 1);
+  const page = rows.slice(0, query.limit);
+  const hasMore = rows.length > query.limit;
+  return { object: "list", data: page.map(toRecipientView), hasMore, nextCursor: hasMore ? String(page.at(-1)!.id) : null };
+}

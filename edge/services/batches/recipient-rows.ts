@@ -1,0 +1,60 @@
+/**
+ * Writing recipient rows, shared by createBatch and appendRecipients so both apply the same rules: addresses
+ * arrive normalised by the schema (create-batch-input.ts), are deduped here (first occurrence wins), and are
+ * inserted with ONE `INSERT … SELECT … FROM unnest(…)` that marks suppressed addresses, skips addresses the
+ * batch already has, and moves the batch counters in the same statement (DESIGN §3).
+ */
+import { sql } from "drizzle-orm";
+import type { Executor } from "../../lib/db";
+import type { EmailRecipients } from "./create-batch-input";
+
+export interface DedupedRecipients {
+  /** Address → variables, in request order. */
+  rows: Map<string, Record<string, unknown>>;
+  duplicatesRemoved: number;
+}
+
+export function dedupeRecipients(list: EmailRecipients): DedupedRecipients {
+  const rows = new Map<string, Record<string, unknown>>();
+  for (const r of list) if (!rows.has(r.to)) rows.set(r.to, r.variables ?? {});
+  return { rows, duplicatesRemoved: list.length - rows.size };
+}
+
+export interface InsertedRecipients {
+  added: number;
+  /** Of the added rows, how many were on the tenant's suppression list. */
+  suppressed: number;
+}
+
+/**
+ * The caller holds the batch row (just inserted, or locked `FOR UPDATE` while draft), so the counters cannot
+ * race another writer. `ON CONFLICT DO NOTHING` on (batch_id, address) is what skips addresses appended before.
+ */
+export async function insertRecipients(
+  tx: Executor,
+  target: { batchId: string; tenantId: string; channel: string },
+  rows: Map<string, Record<string, unknown>>,
+): Promise<InsertedRecipients> {
+  const { batchId, tenantId, channel } = target;
+  const res = await tx.execute<{ added: number; suppressed: number }>(sql`
+    with ins as (
+      insert into recipients (batch_id, tenant_id, address, variables, status)
+      select ${batchId}::uuid, ${tenantId}::uuid, r.address, r.vars::jsonb,
+             (case when s.address is null then 'pending' else 'suppressed' end)::recipient_status
+        from unnest(${sql.param([...rows.keys()])}::text[], ${sql.param([...rows.values()].map((v) => JSON.stringify(v)))}::text[])
+             with ordinality as r(address, vars, ord)
+        left join suppressions s on s.tenant_id = ${tenantId}::uuid and s.channel = ${channel}::channel and s.address = r.address
+       order by r.ord
+      on conflict (batch_id, address) do nothing
+      returning status
+    )
+    update batches
+       set total = total + (select count(*) from ins)::int,
+           suppressed = suppressed + (select count(*) from ins where status = 'suppressed')::int,
+           updated_at = now()
+     where id = ${batchId}::uuid and tenant_id = ${tenantId}::uuid
+    returning (select count(*) from ins)::int as added,
+              (select count(*) from ins where status = 'suppressed')::int as suppressed`);
+  const row = res.rows[0];
+  return { added: Number(row?.added ?? 0), suppressed: Number(row?.suppressed ?? 0) };
+}
