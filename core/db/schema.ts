@@ -205,7 +205,10 @@ export const recipients = pgTable(
   },
   (t) => [
     uniqueIndex("recipients_batch_address_key").on(t.batchId, t.address),
-    index("recipients_batch_status_idx").on(t.batchId, t.status),
+    // Planner (`status = 'queued' order by id`) and the recipient list with a status filter walk this one;
+    // the plain (batch_id, id) one serves the unfiltered list pages by cursor.
+    index("recipients_batch_status_idx").on(t.batchId, t.status, t.id),
+    index("recipients_batch_id_idx").on(t.batchId, t.id),
     index("recipients_tenant_provider_msg_idx")
       .on(t.tenantId, t.providerMessageId)
       .where(sql`${t.providerMessageId} is not null`),
