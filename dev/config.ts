@@ -72,3 +72,18 @@ export function localUrls(profile: Profile) {
     clickhouseUrl: `http://${HOST}:${p.clickhouse}`,
   };
 }
+
+/**
+ * The edge's connection bindings on the local stack: the same names production sets as wrangler secrets,
+ * pointing at the local adapters. Used by `wrangler dev` (dev/stack.ts) and the worker tests alike.
+ */
+export function edgeLocalBindings(urls: ReturnType<typeof localUrls>): Record<string, string> {
+  return {
+    DATABASE_URL: urls.databaseUrl,
+    NEON_WS_PROXY: urls.neonWsProxy,
+    UPSTASH_REDIS_REST_URL: urls.upstashUrl,
+    UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN,
+    NATS_WS_URL_FALKENSTEIN: urls.natsWsUrl,
+    NATS_WS_URL_ASHBURN: urls.natsWsUrl,
+  };
+}

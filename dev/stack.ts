@@ -9,7 +9,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { REGIONS, type Region } from "../core/contract";
-import { HOST, LOCAL_ENCRYPTION_KEY, LOCAL_UPSTASH_TOKEN, portsFor, sandboxCredentials, type Profile } from "./config";
+import { edgeLocalBindings, HOST, LOCAL_ENCRYPTION_KEY, portsFor, sandboxCredentials, type Profile } from "./config";
 import { runMigrations } from "./migrate";
 import { ensureDemoTenant } from "./seed";
 import { StackError, startLocalServices, type LocalUrls } from "./services";
@@ -74,12 +74,7 @@ export function consumerEnv(urls: LocalUrls, region: Region, httpPort: number, p
 export function edgeEnvFile(urls: LocalUrls, profile: Profile): string {
   const vars: Record<string, string> = {
     ENVIRONMENT: profile === "dev" ? "development" : "test",
-    DATABASE_URL: urls.databaseUrl,
-    NEON_WS_PROXY: urls.neonWsProxy,
-    UPSTASH_REDIS_REST_URL: urls.upstashUrl,
-    UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN,
-    NATS_WS_URL_FALKENSTEIN: urls.natsWsUrl,
-    NATS_WS_URL_ASHBURN: urls.natsWsUrl,
+    ...edgeLocalBindings(urls),
   };
   return Object.entries(vars)
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)

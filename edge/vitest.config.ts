@@ -7,7 +7,7 @@
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineProject } from "vitest/config";
-import { LOCAL_UPSTASH_TOKEN, localUrls } from "../dev/config";
+import { edgeLocalBindings, localUrls } from "../dev/config";
 
 const urls = localUrls("test");
 const TEST_IP_RATE_LIMIT = 5;
@@ -20,12 +20,7 @@ export default defineProject({
       miniflare: {
         bindings: {
           ENVIRONMENT: "test",
-          DATABASE_URL: urls.databaseUrl,
-          NEON_WS_PROXY: urls.neonWsProxy,
-          UPSTASH_REDIS_REST_URL: urls.upstashUrl,
-          UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN,
-          NATS_WS_URL_FALKENSTEIN: urls.natsWsUrl,
-          NATS_WS_URL_ASHBURN: urls.natsWsUrl,
+          ...edgeLocalBindings(urls),
           IP_RATE_LIMIT: String(TEST_IP_RATE_LIMIT),
           IP_RATE_WINDOW: "60 s",
           KEY_RATE_LIMIT: "10000",
