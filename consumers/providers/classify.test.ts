@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { classifyHttpStatus, parseRetryAfter } from "./outcome";
-import { classifySesError } from "./ses";
+import { classifySesError, sesServiceError } from "./ses";
 import { classifyTelnyxError, isE164 } from "./telnyx";
 import { isPublicAddress, literalHostBlocked } from "./ssrf-guard";
 import { CircuitBreaker } from "./circuit-breaker";
@@ -47,6 +47,48 @@ describe("SES error classification", () => {
     expect(c.reason).toContain("MessageRejected happened");
     expect(classifySesError(sdkError("BadRequestException", 400, "client")).kind).toBe("failed");
     expect(classifySesError(sdkError("MailFromDomainNotVerifiedException", 400, "client")).kind).toBe("failed");
+  });
+
+  // Deliberate (ses.ts CREDENTIALS): an operator's credential mistake stalls the batch instead of failing it.
+  it.each(["SignatureDoesNotMatch", "UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId"])(
+    "credential error %s is retryable, with its reason",
+    (name) => {
+      expect(classifySesError(sdkError(name, 403, "client"))).toEqual({ kind: "retry", reason: `ses ${name}: ${name} happened` });
+    },
+  );
+
+  it("AccessDenied and other 4xx stay failures", () => {
+    expect(classifySesError(sdkError("AccessDeniedException", 403, "client")).kind).toBe("failed");
+    expect(classifySesError(sdkError("NotFoundException", 404, "client")).kind).toBe("failed");
+  });
+});
+
+describe("SES error answers → SDK-shaped errors", () => {
+  const answer = (status: number, body: string, headers: Record<string, string> = {}) => sesServiceError({ status, headers, body });
+
+  it("takes the name from x-amzn-ErrorType, stripping the namespace URI", () => {
+    const e = answer(400, '{"message":"Email address is not verified."}', {
+      "x-amzn-errortype": "MessageRejected:http://internal.amazon.com/coral/com.amazonaws.sesv2/",
+      "x-amzn-requestid": "req-1",
+    });
+    expect(e).toBeInstanceOf(Error);
+    expect(e).toMatchObject({ name: "MessageRejected", message: "Email address is not verified.", $fault: "client", $metadata: { httpStatusCode: 400, requestId: "req-1" } });
+    expect(classifySesError(e)).toEqual({ kind: "failed", reason: "ses MessageRejected: Email address is not verified." });
+  });
+
+  it("falls back to the body's __type (namespace#Name) or code, and Message", () => {
+    expect(answer(400, '{"__type":"com.amazonaws.sesv2#BadRequestException","Message":"bad"}')).toMatchObject({ name: "BadRequestException", message: "bad" });
+    expect(answer(429, '{"code":"TooManyRequestsException","message":"slow down"}')).toMatchObject({ name: "TooManyRequestsException", message: "slow down" });
+    expect(classifySesError(answer(429, '{"code":"TooManyRequestsException"}')).kind).toBe("retry");
+  });
+
+  it("survives bodies that are not JSON, empty or cut short", () => {
+    expect(answer(503, "<html>Service Unavailable</html>")).toMatchObject({ name: "UnknownError", message: "<html>Service Unavailable</html>", $fault: "server" });
+    expect(answer(400, "")).toMatchObject({ name: "UnknownError", message: "HTTP 400", $fault: "client" });
+    expect(answer(400, '{"message":"cut', { "x-amzn-errortype": "MessageRejected" })).toMatchObject({ name: "MessageRejected", message: '{"message":"cut' });
+    expect(answer(400, "[1,2]")).toMatchObject({ name: "UnknownError" });
+    expect(classifySesError(answer(502, "gateway")).kind).toBe("retry");
+    expect(classifySesError(answer(400, "nope")).kind).toBe("failed");
   });
 });
 

@@ -1,10 +1,16 @@
 /**
  * Amazon SES v2 `SendEmail`, one message per call (SES has no batch send with per-recipient content and no
- * idempotency key: a call in flight when a process dies may be sent again — DESIGN §5.4). Signing is the
- * SDK's real SigV4; SDK retries are off because the queue owns retries (backoff, token buckets, DLQ).
+ * idempotency key: a call in flight when a process dies may be sent again — DESIGN §5.4). The call is made
+ * exactly as `@aws-sdk/client-sesv2` makes it (`POST /v2/email/outbound-emails`, REST-JSON body of
+ * `SendEmailCommandInput`, SigV4 by the SDK's own signer), but without the SDK's middleware stack, which was
+ * the largest CPU cost per send after Postgres (sigv4-post.ts). There are no client retries: the queue owns
+ * retries (backoff, token buckets, DLQ). Error answers are turned into errors shaped like the SDK's
+ * (`name`, `message`, `$fault`, `$metadata.httpStatusCode`) and classified by `classifySesError`.
  */
-import { SendEmailCommand, SESv2Client, type SendEmailCommandInput } from "@aws-sdk/client-sesv2";
+import type { SendEmailCommandInput } from "@aws-sdk/client-sesv2";
 import type { OutgoingMessage, ProviderClient, SendOutcome } from "./interface";
+import { parseRetryAfter } from "./outcome";
+import { createSigV4Poster, type SigV4Response } from "./sigv4-post";
 
 export interface SesOptions {
   region: string;
@@ -12,7 +18,12 @@ export interface SesOptions {
   secretAccessKey: string;
   /** Sandbox URL locally; unset in production. */
   endpoint?: string;
+  /** Temporary (STS) credentials carry one; sent as `x-amz-security-token`. */
+  sessionToken?: string;
+  /** Whole call, connect to last byte. Default 15 s. */
   timeoutMs?: number;
+  /** TCP connect of a new connection. Default 5 s. */
+  connectionTimeoutMs?: number;
 }
 
 const THROTTLING = new Set([
@@ -30,13 +41,30 @@ const THROTTLING = new Set([
   "SendingPausedException",
 ]);
 
-/** SDK error → outcome. Exported for unit tests. */
+/**
+ * The request never authenticated: a wrong or revoked key, an expired session token, a clock far off. That is
+ * an operator's configuration problem, not the recipient's, and failing every recipient of a batch with it
+ * would burn the whole batch on one mistake. So it is `retry`: the batch stalls visibly, the operator fixes
+ * the key (or the clock) and sending resumes; left unfixed, the chunk dead-letters with this reason.
+ */
+const CREDENTIALS = new Set([
+  "SignatureDoesNotMatch",
+  "UnrecognizedClientException",
+  "InvalidSignatureException",
+  "IncompleteSignatureException",
+  "MissingAuthenticationTokenException",
+  "InvalidClientTokenId",
+  "ExpiredTokenException",
+  "ExpiredToken",
+]);
+
+/** SDK-shaped error → outcome. Exported for unit tests. */
 export function classifySesError(err: unknown): { kind: "retry" | "failed"; reason: string } {
   const e = err as { name?: string; message?: string; $fault?: string; $metadata?: { httpStatusCode?: number }; code?: string };
   const name = e?.name ?? "Error";
   const status = e?.$metadata?.httpStatusCode;
   const reason = `ses ${name}: ${e?.message ?? String(err)}`.slice(0, 500);
-  if (THROTTLING.has(name)) return { kind: "retry", reason };
+  if (THROTTLING.has(name) || CREDENTIALS.has(name)) return { kind: "retry", reason };
   if (status !== undefined) {
     if (status === 429 || status >= 500) return { kind: "retry", reason };
     return { kind: "failed", reason };
@@ -75,33 +103,88 @@ export function sesInput(m: OutgoingMessage, configurationSetName?: string): Sen
   };
 }
 
+const SEND_EMAIL_PATH = "/v2/email/outbound-emails";
+
+/** The SDK's `sanitizeErrorCode`: `Name:uri`, `ns#Name` and `Name,other` all mean `Name`. */
+function errorCode(raw: unknown): string | undefined {
+  if (typeof raw !== "string" && typeof raw !== "number") return undefined;
+  let v = String(raw);
+  if (v.includes(",")) v = v.split(",")[0]!;
+  if (v.includes(":")) v = v.split(":")[0]!;
+  if (v.includes("#")) v = v.split("#")[1]!;
+  v = v.trim();
+  return v || undefined;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SesServiceError extends Error {
+  $fault: "client" | "server";
+  $metadata: { httpStatusCode: number; requestId?: string };
+}
+
+/** A non-2xx answer as the SDK would raise it. Exported for unit tests. */
+export function sesServiceError(res: Pick<SigV4Response, "status" | "headers" | "body">): SesServiceError {
+  const json = parseObject(res.body);
+  const name = errorCode(res.headers["x-amzn-errortype"]) ?? errorCode(json?.__type) ?? errorCode(json?.code) ?? "UnknownError";
+  const text = json?.message ?? json?.Message;
+  const message = typeof text === "string" ? text : res.body.trim() ? res.body.trim().slice(0, 300) : `HTTP ${res.status}`;
+  const requestId = res.headers["x-amzn-requestid"];
+  const err = new Error(message) as SesServiceError;
+  err.name = name;
+  err.$fault = res.status >= 500 ? "server" : "client";
+  err.$metadata = { httpStatusCode: res.status, requestId: typeof requestId === "string" ? requestId : undefined };
+  return err;
+}
+
+function outcomeOf(m: OutgoingMessage, err: unknown, retryAfterMs?: number): SendOutcome {
+  const c = classifySesError(err);
+  if (c.kind === "failed") return { recipientId: m.recipientId, status: "failed", reason: c.reason };
+  return retryAfterMs === undefined
+    ? { recipientId: m.recipientId, status: "retry", reason: c.reason }
+    : { recipientId: m.recipientId, status: "retry", reason: c.reason, retryAfterMs };
+}
+
 export function createSesClient(opts: SesOptions): ProviderClient {
-  const client = new SESv2Client({
+  const poster = createSigV4Poster({
+    endpoint: opts.endpoint ?? `https://email.${opts.region}.amazonaws.com`,
     region: opts.region,
-    endpoint: opts.endpoint,
-    credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey },
-    maxAttempts: 1,
-    requestHandler: { requestTimeout: opts.timeoutMs ?? 15_000, connectionTimeout: 5_000 },
+    service: "ses",
+    credentials: { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey, sessionToken: opts.sessionToken },
+    timeoutMs: opts.timeoutMs ?? 15_000,
+    connectionTimeoutMs: opts.connectionTimeoutMs ?? 5_000,
   });
+
+  async function sendOne(m: OutgoingMessage, signal?: AbortSignal): Promise<SendOutcome> {
+    let res: SigV4Response;
+    try {
+      res = await poster.post(SEND_EMAIL_PATH, JSON.stringify(sesInput(m)), signal);
+    } catch (err) {
+      return outcomeOf(m, err);
+    }
+    if (res.status >= 200 && res.status < 300) {
+      const messageId = parseObject(res.body)?.MessageId;
+      if (typeof messageId === "string" && messageId) return { recipientId: m.recipientId, status: "sent", providerMessageId: messageId };
+      // Probably sent, but without an id we cannot say so; SES has no idempotency key (DESIGN §5.4).
+      return { recipientId: m.recipientId, status: "retry", reason: `ses: answer without MessageId (HTTP ${res.status}${res.truncated ? ", truncated" : ""})` };
+    }
+    const retryAfter = res.headers["retry-after"];
+    return outcomeOf(m, sesServiceError(res), parseRetryAfter(typeof retryAfter === "string" ? retryAfter : undefined));
+  }
+
   return {
     provider: "ses",
     maxPerCall: 1,
-    async send(messages, signal): Promise<SendOutcome[]> {
+    send(messages, signal): Promise<SendOutcome[]> {
       // maxPerCall is 1, but be correct for any input: one SendEmail per message, in parallel.
-      return Promise.all(
-        messages.map(async (m): Promise<SendOutcome> => {
-          try {
-            const out = await client.send(new SendEmailCommand(sesInput(m)), { abortSignal: signal });
-            if (!out.MessageId) return { recipientId: m.recipientId, status: "retry", reason: "ses: answer without MessageId" };
-            return { recipientId: m.recipientId, status: "sent", providerMessageId: out.MessageId };
-          } catch (err) {
-            const c = classifySesError(err);
-            return c.kind === "retry"
-              ? { recipientId: m.recipientId, status: "retry", reason: c.reason }
-              : { recipientId: m.recipientId, status: "failed", reason: c.reason };
-          }
-        }),
-      );
+      return Promise.all(messages.map((m) => sendOne(m, signal)));
     },
   };
 }
