@@ -20,6 +20,7 @@ import { startHttpServer } from "./http/server";
 import { BatchStatusCache } from "./jobs/batch-status";
 import { handlePlanMessage } from "./jobs/plan";
 import { startPullLoop, type PullLoop } from "./jobs/pull-loop";
+import { ResultRecorder } from "./jobs/result-recorder";
 import { handleSendChunk } from "./jobs/send";
 import type { TakeTokens, TokenRequest } from "./jobs/send-calls";
 import { createMetrics, type Metrics } from "./metrics";
@@ -42,7 +43,10 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
   const { log } = opts;
   const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.SENDER_CONCURRENCY * CHANNELS.length + 4 });
   pool.on("error", (err) => log.error({ err: err.message }, "idle pg client error"));
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: false });
+  // Auto-pipelining: the token takes of all concurrent chunks issued in one event-loop turn go out in one
+  // write (ioredis keeps one pipeline in flight and queues the next). Each take keeps its own reply, timeout
+  // and NOSCRIPT fallback, so atomicity and fail-closed behaviour are unchanged.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: false, enableAutoPipelining: true });
   redis.on("error", (err) => log.warn({ err: err.message }, "redis error"));
   const nc = await connect({ servers: config.NATS_URL.split(","), name: `consumer-${config.REGION}-${process.pid}`, maxReconnectAttempts: -1 });
   const js = jetstream(nc);
@@ -83,6 +87,8 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
   });
 
   const statuses = new BatchStatusCache(pool);
+  // One per process: results of all concurrent chunks (every channel) share one statement per flush.
+  const recorder = new ResultRecorder(pool);
   const loops: PullLoop[] = [];
   const planner = consumerSpecs.planner(config.REGION);
   loops.push(
@@ -99,6 +105,7 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
     const spec = consumerSpecs.sender(config.REGION, channel);
     const deps = {
       db: pool,
+      recorder,
       js,
       log,
       metrics,

@@ -23,6 +23,7 @@ import {
   type Sandbox,
 } from "../testing/harness";
 import { BatchStatusCache } from "./batch-status";
+import { ResultRecorder } from "./result-recorder";
 import { handleSendChunk, type SendDeps } from "./send";
 
 const pool = testPool();
@@ -62,6 +63,7 @@ describe("dead letters", () => {
     const metrics = createMetrics();
     const deps: SendDeps = {
       db: pool,
+      recorder: new ResultRecorder(pool),
       js,
       log: quietLog,
       metrics,
@@ -112,6 +114,7 @@ describe("dead letters", () => {
       let calls = 0;
       const deps: SendDeps = {
         db: pool,
+        recorder: new ResultRecorder(pool),
         js,
         log: quietLog,
         metrics: createMetrics(),

@@ -75,15 +75,46 @@ export interface BatchCounters {
   status: string;
 }
 
+/** One caller's results: the rows of one claim (token) in one batch. */
+export interface ResultEntry {
+  batchId: string;
+  token: string;
+  results: FinalResult[];
+}
+
+/** The grouped statement's parameters: one array per column, one element per result row (pure, unit-tested). */
+export function resultColumns(entries: ResultEntry[]): [number[], string[], string[], string[], (string | null)[], (string | null)[]] {
+  const cols: ReturnType<typeof resultColumns> = [[], [], [], [], [], []];
+  for (const e of entries) {
+    for (const r of e.results) {
+      cols[0].push(r.id);
+      cols[1].push(e.batchId);
+      cols[2].push(e.token);
+      cols[3].push(r.status);
+      cols[4].push(r.providerMessageId ?? null);
+      cols[5].push(r.error ?? null);
+    }
+  }
+  return cols;
+}
+
 /**
- * Records final results and moves the batch counters in ONE statement, guarded by the claim token: a row
- * whose claim was lost (lease expired and someone else took it) is not written and not counted.
+ * Records final results of any number of claims, in any number of batches, and moves the counters of every
+ * batch touched, in ONE statement. Each row is guarded by its own claim token and `status = 'sending'`: a row
+ * whose claim was lost (lease expired and someone else took it) is not written and not counted. Returns the
+ * counters of every batch named in `entries` (also when none of its rows could be written), keyed by id.
+ *
+ * Lock order, so concurrent statements from several consumers cannot deadlock: recipient rows first (`r`,
+ * disjoint between claims), then batch rows in id order (`locked`, which cannot start before `x` has
+ * consumed all of `r`); `control-batch.ts` takes a batch lock and then only `pending`/`queued` rows.
  */
-export async function recordResults(db: Db, a: { batchId: string; token: string; results: FinalResult[] }): Promise<BatchCounters | undefined> {
-  if (a.results.length === 0) return undefined;
-  const { rows } = await db.query<BatchCounters>(
+export async function recordResultsGrouped(db: Db, entries: ResultEntry[]): Promise<Map<string, BatchCounters>> {
+  const counters = new Map<string, BatchCounters>();
+  if (!entries.some((e) => e.results.length > 0)) return counters;
+  const { rows } = await db.query<BatchCounters & { batch_id: string }>(
     `with input as (
-       select * from unnest($3::bigint[], $4::text[], $5::text[], $6::text[]) as t(id, status, pmid, err)
+       select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[])
+         as t(id, batch_id, token, status, pmid, err)
      ), r as (
        update recipients rc
           set status = input.status::recipient_status,
@@ -92,27 +123,39 @@ export async function recordResults(db: Db, a: { batchId: string; token: string;
               sent_at = case when input.status = 'sent' then now() else rc.sent_at end,
               claim_token = null, lease_until = null, updated_at = now()
          from input
-        where rc.id = input.id and rc.batch_id = $1 and rc.claim_token = $2 and rc.status = 'sending'
-        returning rc.status
+        where rc.id = input.id and rc.batch_id = input.batch_id and rc.claim_token = input.token
+          and rc.status = 'sending'
+        returning rc.batch_id, rc.status
+     ), x as (
+       select i.batch_id,
+              count(r.status) filter (where r.status = 'sent') as sent,
+              count(r.status) filter (where r.status = 'failed') as failed,
+              count(r.status) filter (where r.status = 'cancelled') as cancelled,
+              count(r.status) as done
+         from (select distinct batch_id from input) i left join r on r.batch_id = i.batch_id
+        group by i.batch_id
+     ), locked as (
+       select b.id from batches b where b.id in (select batch_id from x) order by b.id for update of b
      )
-     update batches
-        set sent = sent + (select count(*) from r where status = 'sent'),
-            failed = failed + (select count(*) from r where status = 'failed'),
-            cancelled = cancelled + (select count(*) from r where status = 'cancelled'),
-            queued = queued - (select count(*) from r),
+     update batches b
+        set sent = b.sent + x.sent,
+            failed = b.failed + x.failed,
+            cancelled = b.cancelled + x.cancelled,
+            queued = b.queued - x.done,
             updated_at = now()
-      where id = $1
-      returning total, sent, failed, suppressed, cancelled, status`,
-    [
-      a.batchId,
-      a.token,
-      a.results.map((r) => r.id),
-      a.results.map((r) => r.status),
-      a.results.map((r) => r.providerMessageId ?? null),
-      a.results.map((r) => r.error ?? null),
-    ],
+       from x join locked l on l.id = x.batch_id
+      where b.id = x.batch_id
+      returning b.id as batch_id, b.total, b.sent, b.failed, b.suppressed, b.cancelled, b.status`,
+    resultColumns(entries),
   );
-  return rows[0];
+  for (const { batch_id, ...c } of rows) counters.set(batch_id, c);
+  return counters;
+}
+
+/** The same statement for one claim's results (rare paths: config errors, dead letters). */
+export async function recordResults(db: Db, a: ResultEntry): Promise<BatchCounters | undefined> {
+  if (a.results.length === 0) return undefined;
+  return (await recordResultsGrouped(db, [a])).get(a.batchId);
 }
 
 /** Gives claimed, unsent rows back (`queued`, claim cleared) so any consumer can pick them up again. */

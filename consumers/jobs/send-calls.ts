@@ -2,6 +2,7 @@
  * The provider-call loop of one claimed chunk: render, then per provider call take tokens, re-check the
  * batch status, call, and record that call's results at once. Recording per call keeps the window of "sent
  * but not recorded" to the calls in flight, which is the whole duplicate bound for SES (no idempotency key).
+ * The record goes through the process's ResultRecorder (group commit) and is awaited, so that bound holds.
  */
 import type { Logger } from "pino";
 import { BucketStoreUnavailableError, type BucketSpec } from "../ratelimit/interface";
@@ -9,7 +10,8 @@ import type { OutgoingMessage, ProviderClient, SendOutcome } from "../providers/
 import type { Metrics } from "../metrics";
 import type { BatchStatusCache } from "./batch-status";
 import { renderMessage, type BatchForRender } from "./render";
-import { completeIfDone, isDone, recordResults, releaseClaims, type ClaimedRow, type Db, type FinalResult } from "./recipient-store";
+import { completeIfDone, isDone, releaseClaims, type ClaimedRow, type Db, type FinalResult } from "./recipient-store";
+import type { ResultRecorder } from "./result-recorder";
 
 export interface TokenRequest {
   provider: ProviderClient["provider"];
@@ -26,6 +28,8 @@ export type TakeTokens = (specs: BucketSpec[], opts: { signal?: AbortSignal; onW
 
 export interface CallDeps {
   db: Db;
+  /** The process's group commit of results (one statement for the results of all concurrent chunks). */
+  recorder: ResultRecorder;
   log: Logger;
   metrics: Metrics;
   statuses: BatchStatusCache;
@@ -114,7 +118,9 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
   const record = async (results: FinalResult[]) => {
     if (!results.length) return;
     const end = deps.metrics.recordSeconds.startTimer();
-    const counters = await recordResults(deps.db, { batchId: batch.id, token, results });
+    // Resolves only once the statement holding these rows committed: nothing else happens to this chunk
+    // (next call, ack) before its results are durable.
+    const counters = await deps.recorder.record({ batchId: batch.id, token, results });
     end();
     if (isDone(counters)) await completeIfDone(deps.db, batch.id);
   };

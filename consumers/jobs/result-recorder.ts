@@ -1,0 +1,99 @@
+/**
+ * Group commit of provider-call results: one per process, shared by every chunk the sender works on. Each
+ * `record()` queues `{ batchId, token, results }`; a flush writes everything queued in ONE statement
+ * (`recordResultsGrouped`: per-row claim-token guard, counters of every touched batch moved in the same
+ * statement), so N concurrent chunks cost one Postgres round trip instead of N.
+ *
+ * Invariants the sender relies on (docs/delivery.md):
+ * - a caller's promise resolves only after the statement that holds its rows has committed, so "record,
+ *   then ack" and the SES duplicate bound (only calls in flight are unrecorded) are unchanged;
+ * - if that statement fails, every caller in it rejects (and behaves as on any DB error); nothing is
+ *   retried here, because the caller decides what a failed write means for its chunk.
+ *
+ * Scheduling: at most one flush in flight; while it runs the next one collects. A flush starts on the next
+ * event-loop turn after the first entry arrives (or after `maxDelayMs`, if set), at once when `maxResults`
+ * are queued, and right after the previous flush when entries are waiting. Under load this batches by
+ * itself (the in-flight statement is the collection window); when idle it adds no timer latency.
+ */
+import { recordResultsGrouped, type BatchCounters, type Db, type ResultEntry } from "./recipient-store";
+
+export interface ResultRecorderOptions {
+  /** Flush as soon as this many results are queued. Default 250. */
+  maxResults?: number;
+  /** 0 (default): flush on the next event-loop turn (setImmediate); otherwise wait up to this many ms. */
+  maxDelayMs?: number;
+}
+
+interface Waiter {
+  entry: ResultEntry;
+  resolve: (c: BatchCounters | undefined) => void;
+  reject: (err: unknown) => void;
+}
+
+export class ResultRecorder {
+  private readonly maxResults: number;
+  private readonly maxDelayMs: number;
+  private queue: Waiter[] = [];
+  private queuedResults = 0;
+  private scheduled: { cancel: () => void } | undefined;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    opts: ResultRecorderOptions = {},
+  ) {
+    this.maxResults = opts.maxResults ?? 250;
+    this.maxDelayMs = opts.maxDelayMs ?? 0;
+  }
+
+  /** Resolves with this batch's counters after the write committed; undefined when there was nothing to write. */
+  record(entry: ResultEntry): Promise<BatchCounters | undefined> {
+    if (entry.results.length === 0) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ entry, resolve, reject });
+      this.queuedResults += entry.results.length;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.inFlight) return; // the running flush picks the queue up when it ends
+    if (this.queuedResults >= this.maxResults) return this.flushNow();
+    if (this.scheduled) return;
+    if (this.maxDelayMs > 0) {
+      const t = setTimeout(() => this.flushNow(), this.maxDelayMs);
+      this.scheduled = { cancel: () => clearTimeout(t) };
+    } else {
+      const i = setImmediate(() => this.flushNow());
+      this.scheduled = { cancel: () => clearImmediate(i) };
+    }
+  }
+
+  private flushNow(): void {
+    this.scheduled?.cancel();
+    this.scheduled = undefined;
+    if (this.inFlight || this.queue.length === 0) return;
+    const waiters = this.queue;
+    this.queue = [];
+    this.queuedResults = 0;
+    this.inFlight = this.write(waiters).finally(() => {
+      this.inFlight = undefined;
+      // Entries that arrived meanwhile have already waited one statement: write them at once.
+      if (this.queue.length > 0) this.flushNow();
+    });
+  }
+
+  private async write(waiters: Waiter[]): Promise<void> {
+    let counters: Map<string, BatchCounters>;
+    try {
+      counters = await recordResultsGrouped(
+        this.db,
+        waiters.map((w) => w.entry),
+      );
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+      return;
+    }
+    for (const w of waiters) w.resolve(counters.get(w.entry.batchId));
+  }
+}
