@@ -69,6 +69,13 @@ const worker = new Worker<{ batchId: string; recipientId: number }>(
 );
 worker.on("failed", (job, err) => process.stderr.write(`job ${job?.id} failed: ${err.message}\n`));
 process.on("SIGTERM", () => {
-  void worker.close().then(() => Promise.all([pool.end(), connection.quit()])).then(() => process.exit(0));
+  // The worker's close already ends its use of the connection; disconnect (not quit) so nothing is left to fail.
+  void worker
+    .close()
+    .then(() => pool.end())
+    .finally(() => {
+      connection.disconnect();
+      process.exit(0);
+    });
 });
 process.stdout.write("ready\n");
