@@ -31,15 +31,32 @@ const devPorts: StackPorts = {
   consumerAshburn: 9102,
 };
 
+/**
+ * Several checkouts of the repository on one machine (git worktrees) can each run `npm test` at once:
+ * `BATCHSENDER_TEST_INSTANCE=N` (0–9, default 0) moves the test profile's ports by a further 200·N and gives
+ * it its own database and Redis database. No two ports of two instances coincide (no two dev ports differ
+ * by a multiple of 200).
+ */
+export function testInstance(env: Record<string, string | undefined> = process.env): number {
+  const raw = env.BATCHSENDER_TEST_INSTANCE ?? "";
+  if (raw === "") return 0;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 9) throw new Error(`BATCHSENDER_TEST_INSTANCE must be an integer 0–9, got ${raw}`);
+  return n;
+}
+
 export function portsFor(profile: Profile): StackPorts {
   if (profile === "dev") return devPorts;
-  return Object.fromEntries(Object.entries(devPorts).map(([k, v]) => [k, v + 10000])) as unknown as StackPorts;
+  const shift = 10000 + 200 * testInstance();
+  return Object.fromEntries(Object.entries(devPorts).map(([k, v]) => [k, v + shift])) as unknown as StackPorts;
 }
 
 export const HOST = "127.0.0.1";
 
 export function databaseNameFor(profile: Profile): string {
-  return profile === "dev" ? "batchsender" : "batchsender_test";
+  if (profile === "dev") return "batchsender";
+  const n = testInstance();
+  return n === 0 ? "batchsender_test" : `batchsender_test_${n}`;
 }
 
 /** Token the local Upstash-REST adapter accepts (Upstash's own scheme: `Authorization: Bearer <token>`). */
@@ -62,7 +79,7 @@ export function localUrls(profile: Profile) {
   const p = portsFor(profile);
   return {
     databaseUrl: `postgres://postgres@${HOST}:5432/${databaseNameFor(profile)}`,
-    redisUrl: `redis://${HOST}:6379/${profile === "dev" ? 0 : 1}`,
+    redisUrl: `redis://${HOST}:6379/${profile === "dev" ? 0 : 1 + testInstance()}`,
     natsUrl: `nats://${HOST}:${p.natsClient}`,
     natsWsUrl: `ws://${HOST}:${p.natsWebSocket}`,
     neonWsProxy: `${HOST}:${p.neonProxy}/v2`,
