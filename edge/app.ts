@@ -4,12 +4,12 @@
  * per-key limit, routes. Unknown routes and wrong methods are problems too.
  */
 import { Hono } from "hono";
-import type { AppEnv } from "./context";
-import { notFound, onError } from "./lib/problem";
+import type { AppEnv } from "./hono-env";
+import { notFound, onError } from "./http/problem";
 import { apiKeyAuth } from "./middleware/auth";
 import { ipRateLimit, keyRateLimit } from "./middleware/rate-limit";
-import { requestContext } from "./middleware/request-context";
-import { services } from "./middleware/services";
+import { initRequest } from "./middleware/request-init";
+import { requestServices } from "./middleware/request-services";
 import { batchRoutes } from "./routes/batches";
 import { healthRoutes } from "./routes/health";
 
@@ -17,10 +17,10 @@ export function buildApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.onError(onError);
   app.notFound(notFound);
-  app.use("*", requestContext);
+  app.use("*", initRequest);
   app.route("/health", healthRoutes);
 
-  app.use("/v1/*", ipRateLimit, services, apiKeyAuth, keyRateLimit);
+  app.use("/v1/*", ipRateLimit, requestServices, apiKeyAuth, keyRateLimit);
   app.route("/v1/batches", batchRoutes);
   return app;
 }

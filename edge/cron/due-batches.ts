@@ -6,8 +6,8 @@
  */
 import { sql } from "drizzle-orm";
 import type { Region } from "../../core/contract";
-import type { Db } from "../lib/db";
-import type { Publisher } from "../lib/publisher";
+import type { Db } from "../adapters/db";
+import type { Publisher } from "../adapters/publisher";
 import { enqueuePlan, publishOutboxRow, queuePendingRecipients, type OutboxRow } from "../services/batches";
 
 const MAX_PER_RUN = 100;

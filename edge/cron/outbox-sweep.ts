@@ -5,8 +5,8 @@
  * Rows that keep failing sort after fresh ones (by attempts), so one poisoned row cannot starve the rest.
  */
 import { sql } from "drizzle-orm";
-import type { Db } from "../lib/db";
-import type { Publisher } from "../lib/publisher";
+import type { Db } from "../adapters/db";
+import type { Publisher } from "../adapters/publisher";
 import { publishOutboxRow, type OutboxRow } from "../services/batches";
 
 const MIN_AGE = "15 seconds";

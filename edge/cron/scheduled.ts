@@ -5,8 +5,8 @@
  */
 import type { Bindings } from "../env";
 import { loadConfig } from "../env";
-import { openDb } from "../lib/db";
-import { durableObjectPublisher } from "../lib/publisher";
+import { openDb } from "../adapters/db";
+import { durableObjectPublisher } from "../adapters/publisher";
 import { queueDueBatches } from "./due-batches";
 import { sweepOutbox } from "./outbox-sweep";
 

@@ -14,8 +14,8 @@ import { sql } from "drizzle-orm";
 import { Region } from "../../core/contract";
 import { queueDueBatches } from "../cron/due-batches";
 import { loadConfig, type Bindings } from "../env";
-import { openDb } from "../lib/db";
-import { durableObjectPublisher } from "../lib/publisher";
+import { openDb } from "../adapters/db";
+import { durableObjectPublisher } from "../adapters/publisher";
 
 /**
  * Never arm closer than this: the Worker's clock may run slightly ahead of Postgres' `now()`, which would

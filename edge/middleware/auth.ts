@@ -8,7 +8,7 @@ import type { MiddlewareHandler } from "hono";
 import { apiKeys } from "../../core/db/schema";
 import { looksLikeApiKey, sha256Hex } from "../../core/domain/api-keys";
 import { AppError } from "../../core/domain/problem";
-import type { AppEnv } from "../context";
+import type { AppEnv } from "../hono-env";
 
 const LAST_USED_RESOLUTION_MS = 60_000;
 

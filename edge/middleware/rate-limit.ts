@@ -5,8 +5,8 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { AppError } from "../../core/domain/problem";
-import type { AppEnv } from "../context";
-import { limitersFor, type RateLimiter, type RateLimitDecision } from "../lib/rate-limiter";
+import type { AppEnv } from "../hono-env";
+import { limitersFor, type RateLimiter, type RateLimitDecision } from "../adapters/rate-limiter";
 
 /** Only reachable outside Cloudflare (e.g. a bare workerd without the header): one shared bucket. */
 const NO_IP = "no-ip";

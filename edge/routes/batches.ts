@@ -2,9 +2,9 @@
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../../core/domain/problem";
-import type { AppEnv } from "../context";
-import { MAX_BODY_BYTES, parseOrThrow, readJson } from "../lib/json-body";
-import { methodNotAllowed } from "../lib/problem";
+import type { AppEnv } from "../hono-env";
+import { MAX_BODY_BYTES, parseOrThrow, readJson } from "../http/json-body";
+import { methodNotAllowed } from "../http/problem";
 import {
   appendRecipients,
   AppendRecipientsInput,
@@ -12,7 +12,6 @@ import {
   createBatch,
   CreateBatchInput,
   getBatch,
-  IdempotencyKey,
   listBatches,
   ListBatchesInput,
   listRecipients,
@@ -22,7 +21,8 @@ import {
   retryBatch,
   sendBatch,
 } from "../services/batches";
-import { serviceCtx } from "./service-ctx";
+import { serviceCtxOf } from "../http/service-ctx-of";
+import { IdempotencyKey } from "./shared-schemas";
 
 const limitBody = bodyLimit({
   maxSize: MAX_BODY_BYTES,
@@ -41,28 +41,28 @@ function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
 batchRoutes.post("/", limitBody, async (c) => {
   const body = await readJson(c, CreateBatchInput);
   const idempotencyKey = idempotencyKeyOf(c);
-  const result = await createBatch({ ctx: serviceCtx(c), input: { body, idempotencyKey } });
+  const result = await createBatch({ ctx: serviceCtxOf(c), input: { body, idempotencyKey } });
   return c.json(result.batch, result.status);
 });
 
 batchRoutes.get("/", async (c) => {
   const input = parseOrThrow(ListBatchesInput, c.req.query());
-  return c.json(await listBatches({ ctx: serviceCtx(c), input }));
+  return c.json(await listBatches({ ctx: serviceCtxOf(c), input }));
 });
 batchRoutes.all("/", methodNotAllowed(["GET", "POST"]));
 
-batchRoutes.get("/:id", async (c) => c.json(await getBatch({ ctx: serviceCtx(c), input: { batchId: c.req.param("id") } })));
+batchRoutes.get("/:id", async (c) => c.json(await getBatch({ ctx: serviceCtxOf(c), input: { batchId: c.req.param("id") } })));
 batchRoutes.all("/:id", methodNotAllowed(["GET"]));
 
 /** Appending builds lists larger than one request (10,000 recipients) while the batch is a draft. */
 batchRoutes.post("/:id/recipients", limitBody, async (c) => {
   const body = await readJson(c, AppendRecipientsInput);
   const input = { batchId: c.req.param("id"), body, idempotencyKey: idempotencyKeyOf(c) };
-  return c.json(await appendRecipients({ ctx: serviceCtx(c), input }), 200);
+  return c.json(await appendRecipients({ ctx: serviceCtxOf(c), input }), 200);
 });
 batchRoutes.get("/:id/recipients", async (c) => {
   const query = parseOrThrow(ListRecipientsInput, c.req.query());
-  return c.json(await listRecipients({ ctx: serviceCtx(c), input: { batchId: c.req.param("id"), query } }));
+  return c.json(await listRecipients({ ctx: serviceCtxOf(c), input: { batchId: c.req.param("id"), query } }));
 });
 batchRoutes.all("/:id/recipients", methodNotAllowed(["GET", "POST"]));
 
@@ -77,7 +77,7 @@ const transitions = {
 
 for (const [action, { verb, status }] of Object.entries(transitions)) {
   batchRoutes.post(`/:id/${action}`, async (c) => {
-    const result = await verb({ ctx: serviceCtx(c), input: { batchId: c.req.param("id") } });
+    const result = await verb({ ctx: serviceCtxOf(c), input: { batchId: c.req.param("id") } });
     return c.json(result.batch, status);
   });
   batchRoutes.all(`/:id/${action}`, methodNotAllowed(["POST"]));

@@ -2,16 +2,16 @@
 import { sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { AppError } from "../../core/domain/problem";
-import type { AppEnv } from "../context";
-import { methodNotAllowed } from "../lib/problem";
-import { services } from "../middleware/services";
+import type { AppEnv } from "../hono-env";
+import { methodNotAllowed } from "../http/problem";
+import { requestServices } from "../middleware/request-services";
 
 export const healthRoutes = new Hono<AppEnv>();
 
 healthRoutes.get("/", (c) => c.json({ status: "ok" }));
 healthRoutes.all("/", methodNotAllowed(["GET"]));
 
-healthRoutes.get("/ready", services, async (c) => {
+healthRoutes.get("/ready", requestServices, async (c) => {
   try {
     await c.get("db").execute(sql`select 1`);
   } catch (err) {

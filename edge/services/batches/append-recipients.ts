@@ -11,8 +11,8 @@
 import { sql } from "drizzle-orm";
 import { auditLog } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
-import type { Executor } from "../../lib/db";
-import type { ServiceCtx } from "../context";
+import type { Executor } from "../../adapters/db";
+import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { AppendRecipientsInput } from "./create-batch-input";
 import { requestFingerprint } from "./fingerprint";

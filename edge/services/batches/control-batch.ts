@@ -3,7 +3,7 @@
  * backwards), counters changed in the same statement as the recipient rows they count (DESIGN §3).
  */
 import { sql } from "drizzle-orm";
-import type { ServiceCtx } from "../context";
+import type { ServiceCtx } from "../service-ctx";
 import { toBatchView } from "./batch-view";
 import { assertBatchId, loadBatch, transitionRefused } from "./guards";
 import { enqueuePlan, publishOutboxRow, type OutboxRow } from "./outbox";

@@ -57,6 +57,3 @@ export type CreateBatchInput = z.infer<typeof CreateBatchInput>;
 /** The body of `POST /v1/batches/{id}/recipients`: the same recipient rules as create. */
 export const AppendRecipientsInput = z.object({ recipients: EmailRecipients });
 export type AppendRecipientsInput = z.infer<typeof AppendRecipientsInput>;
-
-/** `Idempotency-Key`: an opaque client string, like Stripe's. */
-export const IdempotencyKey = z.string().min(1).max(255).regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces");

@@ -12,9 +12,9 @@ import { auditLog, batches, sendConfigs, tenants, type Batch } from "../../../co
 import { Region } from "../../../core/contract";
 import { EmailPayload } from "../../../core/domain/payload";
 import { AppError } from "../../../core/domain/problem";
-import { pgErrorCode, type Executor } from "../../lib/db";
-import { validationError } from "../../lib/problem";
-import type { ServiceCtx } from "../context";
+import { pgErrorCode, type Executor } from "../../adapters/db";
+import { validationError } from "../../http/problem";
+import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { CreateBatchInput } from "./create-batch-input";
 import { requestFingerprint } from "./fingerprint";

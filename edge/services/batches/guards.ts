@@ -2,7 +2,7 @@
 import { and, eq } from "drizzle-orm";
 import { batches, type Batch } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
-import type { Executor } from "../../lib/db";
+import type { Executor } from "../../adapters/db";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

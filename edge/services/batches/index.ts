@@ -1,6 +1,6 @@
 /** The batch verbs: transport-agnostic, tenant-scoped, called by edge/routes and (later) NATS handlers. */
 export { createBatch, type CreateBatchResult, type CreatedBatch } from "./create-batch";
-export { AppendRecipientsInput, CreateBatchInput, IdempotencyKey, MAX_RECIPIENTS } from "./create-batch-input";
+export { AppendRecipientsInput, CreateBatchInput, MAX_RECIPIENTS } from "./create-batch-input";
 export { appendRecipients, type AppendRecipientsResult } from "./append-recipients";
 export { listRecipients, ListRecipientsInput, type RecipientList, type RecipientView } from "./list-recipients";
 export { sendBatch, queuePendingRecipients, type TransitionResult } from "./send-batch";

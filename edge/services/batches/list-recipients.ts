@@ -6,7 +6,7 @@
 import { and, asc, eq, gt } from "drizzle-orm";
 import { z } from "zod";
 import { recipients, recipientStatusEnum, type Recipient } from "../../../core/db/schema";
-import type { ServiceCtx } from "../context";
+import type { ServiceCtx } from "../service-ctx";
 import { loadBatch } from "./guards";
 
 export const ListRecipientsInput = z.object({

@@ -6,8 +6,8 @@
  */
 import { sql } from "drizzle-orm";
 import { PlanBatchMessage, Region, subjects, TRACE_HEADER } from "../../../core/contract";
-import type { Db, Executor } from "../../lib/db";
-import type { Publisher } from "../../lib/publisher";
+import type { Db, Executor } from "../../adapters/db";
+import type { Publisher } from "../../adapters/publisher";
 
 export interface OutboxRow {
   id: number;

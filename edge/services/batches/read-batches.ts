@@ -3,7 +3,7 @@ import { and, desc, eq, sql } from "drizzle-orm";
 import { z } from "zod";
 import { batches } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
-import type { ServiceCtx } from "../context";
+import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import { assertBatchId, loadBatch } from "./guards";
 

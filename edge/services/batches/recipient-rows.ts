@@ -5,7 +5,7 @@
  * batch already has, and moves the batch counters in the same statement (DESIGN §3).
  */
 import { sql } from "drizzle-orm";
-import type { Executor } from "../../lib/db";
+import type { Executor } from "../../adapters/db";
 import type { EmailRecipients } from "./create-batch-input";
 
 export interface DedupedRecipients {

@@ -7,8 +7,8 @@
  */
 import { sql } from "drizzle-orm";
 import { Region } from "../../../core/contract";
-import type { Executor } from "../../lib/db";
-import type { ServiceCtx } from "../context";
+import type { Executor } from "../../adapters/db";
+import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import { assertBatchId, loadBatch, transitionRefused } from "./guards";
 import { enqueuePlan, publishOutboxRow, type OutboxRow } from "./outbox";

@@ -4,12 +4,12 @@
  * response. The pool is closed only after every deferred task settled, all inside waitUntil.
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../context";
-import { openDb } from "../lib/db";
-import { durableObjectPublisher } from "../lib/publisher";
-import { durableObjectWakeups } from "../lib/wakeups";
+import type { AppEnv } from "../hono-env";
+import { openDb } from "../adapters/db";
+import { durableObjectPublisher } from "../adapters/publisher";
+import { durableObjectWakeups } from "../adapters/wakeups";
 
-export const services: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const requestServices: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { db, close } = openDb(c.get("config"));
   const deferred: Promise<unknown>[] = [];
   c.set("db", db);

@@ -1,9 +1,9 @@
 import type { Context } from "hono";
-import type { AppEnv } from "../context";
-import type { ServiceCtx } from "../services/context";
+import type { AppEnv } from "../hono-env";
+import type { ServiceCtx } from "../services/service-ctx";
 
 /** The verb context of an authenticated request. */
-export function serviceCtx(c: Context<AppEnv>): ServiceCtx {
+export function serviceCtxOf(c: Context<AppEnv>): ServiceCtx {
   const caller = c.get("caller");
   return {
     db: c.get("db"),

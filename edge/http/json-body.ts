@@ -5,7 +5,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { AppError } from "../../core/domain/problem";
-import type { AppEnv } from "../context";
+import type { AppEnv } from "../hono-env";
 import { validationError } from "./problem";
 
 /** 10,000 recipients with a few variables each, plus a 512 KiB HTML body, fit comfortably. */

@@ -6,7 +6,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { AppError, toProblem, type ErrorCode } from "../../core/domain/problem";
-import type { AppEnv } from "../context";
+import type { AppEnv } from "../hono-env";
 import { ConfigError } from "../env";
 
 export function problemResponse(c: Context<AppEnv>, err: AppError): Response {

@@ -4,7 +4,7 @@
  * error handler answers with a readable 500: the Worker fails closed.
  */
 import type { MiddlewareHandler } from "hono";
-import type { AppEnv } from "../context";
+import type { AppEnv } from "../hono-env";
 import { loadConfig } from "../env";
 
 const TRACEPARENT = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -20,7 +20,7 @@ export function traceIdFrom(traceparent: string | undefined): string {
   return randomHex(16);
 }
 
-export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
+export const initRequest: MiddlewareHandler<AppEnv> = async (c, next) => {
   const requestId = crypto.randomUUID();
   c.set("requestId", requestId);
   c.header("Request-Id", requestId);

@@ -1,9 +1,9 @@
 /** What every business verb gets: the caller's tenant and the infrastructure it may touch. Transport-agnostic. */
 import type { ApiKeyMode } from "../../core/domain/api-keys";
 import type { Region } from "../../core/contract";
-import type { Db } from "../lib/db";
-import type { Publisher } from "../lib/publisher";
-import type { Wakeups } from "../lib/wakeups";
+import type { Db } from "../adapters/db";
+import type { Publisher } from "../adapters/publisher";
+import type { Wakeups } from "../adapters/wakeups";
 
 export interface ServiceCtx {
   db: Db;

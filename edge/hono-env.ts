@@ -4,9 +4,9 @@
  */
 import type { ApiKeyMode } from "../core/domain/api-keys";
 import type { Bindings, EdgeConfig } from "./env";
-import type { Db } from "./lib/db";
-import type { Publisher } from "./lib/publisher";
-import type { Wakeups } from "./lib/wakeups";
+import type { Db } from "./adapters/db";
+import type { Publisher } from "./adapters/publisher";
+import type { Wakeups } from "./adapters/wakeups";
 
 export interface Caller {
   tenantId: string;
