@@ -6,6 +6,9 @@
  */
 import { z } from "zod";
 import { Region } from "../core/contract";
+import { ConfigError } from "../core/domain/errors";
+
+export { ConfigError };
 
 const base64Key32 = z.string().refine((s) => Buffer.from(s, "base64").length === 32, "must be base64 of 32 bytes");
 
@@ -68,13 +71,6 @@ export function parseConfig(env: Record<string, string | undefined>): ConsumerCo
   if (res.success) return res.data;
   const lines = res.error.issues.map((i) => `${i.path.join(".") || "(env)"}: ${i.message}`);
   throw new ConfigError(`invalid consumer configuration: ${lines.join("; ")}`);
-}
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigError";
-  }
 }
 
 /** Parses `process.env`; on error prints one line to stderr and exits 1 (fail closed). */

@@ -4,8 +4,11 @@
  */
 import { z } from "zod";
 import { Region } from "../core/contract";
+import { ConfigError } from "../core/domain/errors";
 import type { BatchScheduler } from "./durable-objects/batch-scheduler";
 import type { NatsPublisher } from "./durable-objects/nats-publisher";
+
+export { ConfigError };
 
 /** `"60 s"`, `"10 m"`, `"1 h"`: the window format @upstash/ratelimit accepts. */
 const RateWindow = z
@@ -46,10 +49,6 @@ export interface Bindings {
   NATS_PUBLISHER: DurableObjectNamespace<NatsPublisher>;
   BATCH_SCHEDULER: DurableObjectNamespace<BatchScheduler>;
   [name: string]: unknown;
-}
-
-export class ConfigError extends Error {
-  override name = "ConfigError";
 }
 
 // Per-isolate cache keyed by the env object itself: tests call the handler with their own env objects.
