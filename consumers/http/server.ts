@@ -1,12 +1,29 @@
 /**
- * The consumer's own HTTP surface: `/health` (liveness: the process answers), `/health/ready` (readiness:
- * Postgres, NATS and the bucket store all answer; KEDA and the edge's failover probe read it) and
- * `/metrics` (Prometheus). Anything else is a problem+json 404.
+ * The consumer's own HTTP surface: `/health` (liveness: the process and its event loop answer; it touches no
+ * dependency and no job state, so it answers as long as the event loop turns, whatever the jobs are doing),
+ * `/health/ready` (readiness: Postgres, NATS and the bucket store all answer within the timeout; KEDA and the
+ * edge's failover probe read it) and `/metrics` (Prometheus, bounded by the same timeout). Errors are RFC 9457
+ * problem+json rendered by the edge's renderer (core/domain/problem.ts), so every surface speaks one format.
  */
 import http from "node:http";
 import type { Registry } from "prom-client";
+import { AppError, toProblem } from "../../core/domain/problem";
 
 export type ReadinessCheck = () => Promise<void>;
+
+class TimeoutError extends Error {
+  override name = "TimeoutError";
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
 
 export function startHttpServer(opts: {
   host?: string;
@@ -15,23 +32,27 @@ export function startHttpServer(opts: {
   checks: Record<string, ReadinessCheck>;
   timeoutMs?: number;
 }): Promise<{ server: http.Server; port: number; close(): Promise<void> }> {
-  const json = (res: http.ServerResponse, status: number, body: unknown, type = "application/json") => {
-    res.writeHead(status, { "content-type": type, "cache-control": "no-store" });
+  const timeoutMs = opts.timeoutMs ?? 2000;
+  const json = (res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", ...headers });
     res.end(JSON.stringify(body));
   };
-  const withTimeout = (p: Promise<void>) =>
-    Promise.race([p, new Promise<void>((_, reject) => setTimeout(() => reject(new Error("timeout")), opts.timeoutMs ?? 2000))]);
+  const problem = (res: http.ServerResponse, err: AppError, path: string) => {
+    json(res, err.status, toProblem(err, undefined, path), { "content-type": "application/problem+json", ...err.extra.headers });
+  };
 
   const server = http.createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
     void (async () => {
-      if (req.method !== "GET") return json(res, 405, { type: "about:blank", title: "Method Not Allowed", status: 405 }, "application/problem+json");
-      if (path === "/health") return json(res, 200, { status: "ok" });
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        return problem(res, new AppError("method_not_allowed", `${req.method} is not allowed on ${path}`, { headers: { allow: "GET, HEAD" } }), path);
+      }
+      if (path === "/health") return json(res, 200, { status: "ok", pid: process.pid, uptimeSeconds: Math.round(process.uptime()) });
       if (path === "/health/ready") {
         const results = await Promise.all(
           Object.entries(opts.checks).map(async ([name, check]) => {
             try {
-              await withTimeout(check());
+              await withTimeout(check(), timeoutMs);
               return [name, "ok"] as const;
             } catch (err) {
               return [name, `down: ${(err as Error).message}`] as const;
@@ -42,13 +63,19 @@ export function startHttpServer(opts: {
         return json(res, ok ? 200 : 503, { status: ok ? "ready" : "not_ready", checks: Object.fromEntries(results) });
       }
       if (path === "/metrics") {
-        const body = await opts.registry.metrics();
-        res.writeHead(200, { "content-type": opts.registry.contentType });
+        let body: string;
+        try {
+          body = await withTimeout(opts.registry.metrics(), timeoutMs);
+        } catch (err) {
+          // A collector that waits on NATS (consumer info) must not hang the scrape.
+          return problem(res, new AppError("unavailable", `metrics could not be collected: ${(err as Error).message}`), path);
+        }
+        res.writeHead(200, { "content-type": opts.registry.contentType, "cache-control": "no-store" });
         return res.end(body);
       }
-      return json(res, 404, { type: "about:blank", title: "Not Found", status: 404, detail: `no route ${path}` }, "application/problem+json");
+      return problem(res, new AppError("not_found", `No route for ${req.method} ${path}`), path);
     })().catch(() => {
-      if (!res.headersSent) json(res, 500, { type: "about:blank", title: "Internal Server Error", status: 500 }, "application/problem+json");
+      if (!res.headersSent) problem(res, new AppError("internal", "An unexpected error occurred."), path);
     });
   });
   return new Promise((resolve, reject) => {
