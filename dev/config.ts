@@ -75,11 +75,19 @@ export const sandboxCredentials = {
 /** Key that seals BYOK credentials locally (AES-256-GCM, base64 of 32 bytes). Production uses a secret. */
 export const LOCAL_ENCRYPTION_KEY = { id: "local-1", key: "bG9jYWwtZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24=" };
 
+export function redisDbFor(profile: Profile): number {
+  return profile === "dev" ? 0 : 1 + testInstance();
+}
+
 export function localUrls(profile: Profile) {
-  const p = portsFor(profile);
+  return urlsFor(portsFor(profile), databaseNameFor(profile), redisDbFor(profile));
+}
+
+/** The URLs of a stack laid out on `p` (localUrls for a profile; a test may lay out a second stack). */
+export function urlsFor(p: StackPorts, databaseName: string, redisDb: number) {
   return {
-    databaseUrl: `postgres://postgres@${HOST}:5432/${databaseNameFor(profile)}`,
-    redisUrl: `redis://${HOST}:6379/${profile === "dev" ? 0 : 1 + testInstance()}`,
+    databaseUrl: `postgres://postgres@${HOST}:5432/${databaseName}`,
+    redisUrl: `redis://${HOST}:6379/${redisDb}`,
     natsUrl: `nats://${HOST}:${p.natsClient}`,
     natsWsUrl: `ws://${HOST}:${p.natsWebSocket}`,
     neonWsProxy: `${HOST}:${p.neonProxy}/v2`,

@@ -3,6 +3,8 @@
  * or a Redis we start), the project's own nats-server with JetStream and a WebSocket listener, and the local
  * adapters that let unmodified production code talk to them (Neon WebSocket proxy, Upstash REST endpoint),
  * plus the provider sandbox. Anything already listening on its port is reused; whatever we start, we stop.
+ * The sandbox runs as a supervised child (dev/sandbox/main.ts, dev/supervisor.ts): if it dies it is restarted
+ * with backoff, like the consumers and the edge (its in-memory message store starts empty again).
  *
  * `DATABASE_URL`, `REDIS_URL`, `NATS_URL` + `NATS_WS_URL` from the environment replace the local ones.
  */
@@ -11,11 +13,14 @@ import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { spawn } from "node:child_process";
-import { HOST, LOCAL_UPSTASH_TOKEN, localUrls, portsFor, type Profile } from "./config";
+import { fileURLToPath } from "node:url";
+import { HOST, LOCAL_UPSTASH_TOKEN, localUrls, portsFor, type Profile, type StackPorts } from "./config";
 import { startNeonProxy } from "./adapters/neon-proxy";
 import { startUpstashRest } from "./adapters/upstash-rest";
 import { startNatsServer, waitForNats } from "./nats-server";
-import { startSandbox } from "./sandbox/server";
+import { SupervisedProcess, tailOf } from "./supervisor";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 export type ServiceName = "postgres" | "redis" | "nats" | "neonProxy" | "upstash" | "sandbox";
 const ALL: ServiceName[] = ["postgres", "redis", "nats", "neonProxy", "upstash", "sandbox"];
@@ -26,6 +31,8 @@ export interface LocalServices {
   urls: LocalUrls;
   /** What was started by us (the rest was reused), for the banner. */
   started: ServiceName[];
+  /** Children restarted when they die (the provider sandbox). */
+  supervised: SupervisedProcess[];
   stop(): Promise<void>;
 }
 
@@ -65,17 +72,22 @@ export async function startLocalServices(opts: {
   dataDir: string;
   only?: ServiceName[];
   log?: (line: string) => void;
+  /** Another layout than the profile's (a second stack side by side, e.g. in a test). */
+  ports?: StackPorts;
+  urls?: LocalUrls;
 }): Promise<LocalServices> {
   const want = new Set(opts.only ?? ALL);
   const log = opts.log ?? (() => {});
-  const ports = portsFor(opts.profile);
-  const urls = { ...localUrls(opts.profile) };
+  const ports = opts.ports ?? portsFor(opts.profile);
+  const urls = { ...(opts.urls ?? localUrls(opts.profile)) };
   const stops: (() => Promise<void>)[] = [];
   const children: ChildProcess[] = [];
   const started: ServiceName[] = [];
+  const supervised: SupervisedProcess[] = [];
   fs.mkdirSync(opts.dataDir, { recursive: true });
 
   const stop = async () => {
+    await Promise.all(supervised.map((s) => s.stop()));
     for (const s of stops.reverse()) await s().catch(() => {});
     for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
   };
@@ -160,15 +172,37 @@ export async function startLocalServices(opts: {
     }
 
     if (want.has("sandbox") && !(await isListening(ports.sandbox))) {
-      const sandbox = await startSandbox({ host: HOST, port: ports.sandbox });
-      stops.push(sandbox.close);
+      const logDir = path.join(opts.dataDir, "logs");
+      fs.mkdirSync(logDir, { recursive: true });
+      const sandbox = new SupervisedProcess({
+        name: "provider sandbox",
+        logFile: path.join(logDir, "sandbox.log"),
+        command: () => ({
+          command: process.execPath,
+          args: ["--import", "tsx", path.join(root, "dev/sandbox/main.ts")],
+          cwd: root,
+          env: { ...process.env, SANDBOX_HOST: HOST, SANDBOX_PORT: String(ports.sandbox) },
+        }),
+        liveness: { url: `${urls.sandboxUrl}/health`, periodMs: 10_000, timeoutMs: 5_000, failureThreshold: 6 },
+        log,
+      });
+      supervised.push(sandbox.start());
+      const deadline = Date.now() + 60_000;
+      while (!(await isListening(ports.sandbox))) {
+        if (sandbox.exits > 0 || !sandbox.running) {
+          throw new StackError(`the provider sandbox exited while starting; see ${sandbox.logFile}:\n${tailOf(sandbox.logFile)}`);
+        }
+        if (Date.now() > deadline) throw new StackError(`the provider sandbox did not listen on ${urls.sandboxUrl} within 60 s; see ${sandbox.logFile}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      sandbox.markReady();
       started.push("sandbox");
-      log(`started provider sandbox on ${sandbox.url}`);
+      log(`started provider sandbox (pid ${sandbox.pid}) on ${urls.sandboxUrl}, supervised`);
     }
   } catch (err) {
     await stop();
     throw err;
   }
 
-  return { urls, started, stop };
+  return { urls, started, supervised, stop };
 }

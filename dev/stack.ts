@@ -1,18 +1,34 @@
 /**
  * The whole local stack in one process tree: backing services and adapters (dev/services.ts), migrations,
- * the demo tenant, the edge in workerd (`wrangler dev`, offline), one consumer per region and the provider
- * sandbox. `npm start` runs it with the "dev" profile; `npm test` runs it with the "test" profile (other
- * ports, its own database) around vitest. Ctrl-C / SIGTERM stops every child we started.
+ * the demo tenant, the edge in workerd (`wrangler dev`, offline), CONSUMERS_PER_REGION consumers per region
+ * (default 2 under `npm start`, 1 under `npm test`) and the provider sandbox. `npm start` runs it with the
+ * "dev" profile; `npm test` runs it with the "test" profile (other ports, its own database) around vitest.
+ *
+ * Every child is supervised (dev/supervisor.ts): one that dies is restarted with exponential backoff and the
+ * restart is logged here and in its log file; a consumer whose `/health` stops answering is killed and
+ * restarted. Start-up waits are bounded and name the child that is not ready. Ctrl-C / SIGTERM stops
+ * supervision first, then every child we started.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { REGIONS, type Region } from "../core/contract";
-import { edgeLocalBindings, HOST, LOCAL_ENCRYPTION_KEY, portsFor, sandboxCredentials, type Profile } from "./config";
+import {
+  databaseNameFor,
+  edgeLocalBindings,
+  HOST,
+  LOCAL_ENCRYPTION_KEY,
+  portsFor,
+  redisDbFor,
+  sandboxCredentials,
+  urlsFor,
+  type Profile,
+  type StackPorts,
+} from "./config";
 import { runMigrations } from "./migrate";
 import { ensureDemoTenant } from "./seed";
 import { StackError, startLocalServices, type LocalUrls } from "./services";
+import { SupervisedProcess, tailOf, type BackoffPolicy, type ChildCommand, type LivenessProbe } from "./supervisor";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -23,6 +39,15 @@ export const WRANGLER_OFFLINE_ENV = {
   WRANGLER_SEND_ERROR_REPORTS: "false",
 } as const;
 
+export interface StackConsumer {
+  /** `consumer falkenstein#2` */
+  name: string;
+  region: Region;
+  /** `/health`, `/health/ready`, `/metrics` of this process. */
+  url: string;
+  logFile: string;
+}
+
 export interface StackInfo {
   profile: Profile;
   apiUrl: string;
@@ -30,9 +55,48 @@ export interface StackInfo {
   tenantId: string;
   sendConfigId: string;
   sandboxUrl: string;
+  /** The first consumer of each region (every consumer is in `consumers`). */
   consumerUrls: Record<Region, string>;
+  consumers: StackConsumer[];
   urls: LocalUrls;
   logDir: string;
+}
+
+export interface StackOptions {
+  /** Lay the stack out elsewhere than the profile's ports, data dir, database and Redis db (a second stack). */
+  layout?: { ports: StackPorts; dataDir: string; databaseName: string; redisDb: number };
+  /** Default: CONSUMERS_PER_REGION, else 2 for "dev" and 1 for "test". */
+  consumersPerRegion?: number;
+  /** Added to every consumer's environment. */
+  consumerEnv?: Record<string, string>;
+  /** Bound of the whole start-up wait for every child to be ready (default 120 s). */
+  readyTimeoutMs?: number;
+  backoff?: BackoffPolicy;
+}
+
+/**
+ * How one consumer process is launched. Keep it this one small function: it is the single place that knows
+ * whether the consumer runs from TypeScript sources (tsx) or from a build.
+ */
+export function consumerCommand(): { command: string; args: string[] } {
+  return { command: process.execPath, args: ["--import", "tsx", path.join(root, "consumers/main.ts")] };
+}
+
+export const MAX_CONSUMERS_PER_REGION = 8;
+
+export function consumersPerRegionFor(profile: Profile, env: Record<string, string | undefined> = process.env): number {
+  const raw = env.CONSUMERS_PER_REGION ?? "";
+  if (raw === "") return profile === "dev" ? 2 : 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_CONSUMERS_PER_REGION) {
+    throw new StackError(`CONSUMERS_PER_REGION must be an integer 1–${MAX_CONSUMERS_PER_REGION}, got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+/** Consumer `index` (0-based) of a region listens on the region's port + 2·index: 9101, 9103… / 9102, 9104… */
+export function consumerPort(ports: StackPorts, region: Region, index: number): number {
+  return (region === "falkenstein" ? ports.consumerFalkenstein : ports.consumerAshburn) + 2 * index;
 }
 
 /**
@@ -81,85 +145,118 @@ export function edgeEnvFile(urls: LocalUrls, profile: Profile): string {
     .join("\n");
 }
 
-function logTo(file: string): fs.WriteStream {
-  return fs.createWriteStream(file, { flags: "a" });
+const CONSUMER_LIVENESS = { periodMs: 10_000, timeoutMs: 5_000, failureThreshold: 6 } satisfies Omit<LivenessProbe, "url">;
+
+interface ReadyCheck {
+  proc: SupervisedProcess;
+  url: string;
 }
 
-async function waitForHttp(url: string, what: string, child: ChildProcess, logFile: string, timeoutMs = 90_000) {
+/**
+ * Waits for every child to answer its readiness URL, all at once, within one bound. A child that exits before
+ * it was ever ready fails the start at once (with the end of its log); at the bound, the error names every child
+ * still not ready, what its URL last answered and its log file. Progress is logged every 15 s.
+ */
+async function waitUntilReady(checks: ReadyCheck[], timeoutMs: number, log: (line: string) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new StackError(`${what} exited with code ${child.exitCode}; see ${logFile}`);
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) return;
-    } catch {
-      // not up yet
+  const last = new Map<ReadyCheck, string>(checks.map((c) => [c, "no answer yet"]));
+  const pending = new Set(checks);
+  let nextProgress = Date.now() + 15_000;
+  while (pending.size > 0) {
+    await Promise.all(
+      [...pending].map(async (c) => {
+        if (c.proc.exits > 0 || (!c.proc.running && c.proc.lastExit)) {
+          const e = c.proc.lastExit;
+          throw new StackError(
+            `${c.proc.name} exited while starting (${e?.signal ?? `exit code ${e?.code}`}); see ${c.proc.logFile}:\n${tailOf(c.proc.logFile)}`,
+          );
+        }
+        try {
+          const res = await fetch(c.url, { signal: AbortSignal.timeout(2000) });
+          if (res.ok) {
+            pending.delete(c);
+            c.proc.markReady();
+            return;
+          }
+          last.set(c, `HTTP ${res.status} ${(await res.text()).slice(0, 300)}`);
+        } catch (err) {
+          last.set(c, `no answer (${(err as Error).name === "TimeoutError" ? "timeout" : (err as Error).message})`);
+        }
+      }),
+    );
+    if (pending.size === 0) return;
+    if (Date.now() > deadline) {
+      const lines = [...pending].map((c) => `  ${c.proc.name}: ${c.url} → ${last.get(c)}; log: ${c.proc.logFile}`);
+      throw new StackError(`not ready within ${Math.round(timeoutMs / 1000)} s:\n${lines.join("\n")}`);
+    }
+    if (Date.now() > nextProgress) {
+      nextProgress = Date.now() + 15_000;
+      log(`still waiting for ${[...pending].map((c) => `${c.proc.name} (${last.get(c)}; log ${c.proc.logFile})`).join(", ")}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new StackError(`${what} did not answer ${url} within ${timeoutMs / 1000} s; see ${logFile}`);
 }
 
-export async function startStack(profile: Profile, log: (line: string) => void) {
-  const dataDir = path.join(root, ".data", profile);
+export async function startStack(profile: Profile, log: (line: string) => void, opts: StackOptions = {}) {
+  const layout = opts.layout ?? {
+    ports: portsFor(profile),
+    dataDir: path.join(root, ".data", profile),
+    databaseName: databaseNameFor(profile),
+    redisDb: redisDbFor(profile),
+  };
+  const { ports, dataDir } = layout;
   const logDir = path.join(dataDir, "logs");
   fs.mkdirSync(logDir, { recursive: true });
   // Test runs start from an empty JetStream so nothing left by an aborted run is consumed.
   if (profile === "test") fs.rmSync(path.join(dataDir, "nats"), { recursive: true, force: true });
-  const ports = portsFor(profile);
+  const perRegion = opts.consumersPerRegion ?? consumersPerRegionFor(profile);
 
-  const services = await startLocalServices({ profile, dataDir, log });
+  const services = await startLocalServices({
+    profile,
+    dataDir,
+    log,
+    ...(opts.layout ? { ports, urls: urlsFor(ports, layout.databaseName, layout.redisDb) } : {}),
+  });
   const { urls } = services;
-  const children: { name: string; child: ChildProcess }[] = [];
-  let stopping = false;
+  const supervised: SupervisedProcess[] = [];
+  let cron: NodeJS.Timeout | undefined;
 
   const stop = async () => {
-    stopping = true;
-    for (const { child } of children) if (child.exitCode === null) child.kill("SIGTERM");
-    const deadline = Date.now() + 15_000;
-    for (const { child } of children) {
-      while (child.exitCode === null && child.signalCode === null && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-    }
+    clearInterval(cron);
+    await Promise.all(supervised.map((p) => p.stop()));
     await services.stop();
   };
 
-  const track = (name: string, child: ChildProcess, logFile: string) => {
-    children.push({ name, child });
-    child.on("exit", (code, signal) => {
-      if (!stopping) log(`${name} exited unexpectedly (${signal ?? code}); see ${logFile}`);
-    });
+  const supervise = (name: string, logFile: string, command: () => ChildCommand, liveness?: LivenessProbe) => {
+    const proc = new SupervisedProcess({ name, logFile, command, liveness, log, ...(opts.backoff ? { backoff: opts.backoff } : {}) });
+    supervised.push(proc.start());
+    return proc;
   };
 
   try {
     await runMigrations(urls.databaseUrl);
     const demo = await ensureDemoTenant(urls.databaseUrl, dataDir);
 
-    const consumerUrls = {} as Record<Region, string>;
+    const consumers: (StackConsumer & { proc: SupervisedProcess })[] = [];
     for (const region of REGIONS) {
-      const port = region === "falkenstein" ? ports.consumerFalkenstein : ports.consumerAshburn;
+      // The instances of one region share a log file: every line carries its pid, and the supervisor's lines
+      // name the instance.
       const logFile = path.join(logDir, `consumer-${region}.log`);
-      const out = logTo(logFile);
-      const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "consumers/main.ts")], {
-        cwd: root,
-        env: { ...process.env, ...consumerEnv(urls, region, port, profile) },
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      child.stdout?.pipe(out);
-      child.stderr?.pipe(out);
-      track(`consumer (${region})`, child, logFile);
-      consumerUrls[region] = `http://${HOST}:${port}`;
+      for (let i = 0; i < perRegion; i++) {
+        const port = consumerPort(ports, region, i);
+        const url = `http://${HOST}:${port}`;
+        const name = `consumer ${region}#${i + 1}`;
+        const env = { ...process.env, ...consumerEnv(urls, region, port, profile), ...opts.consumerEnv };
+        const proc = supervise(name, logFile, () => ({ ...consumerCommand(), cwd: root, env }), { url: `${url}/health`, ...CONSUMER_LIVENESS });
+        consumers.push({ name, region, url, logFile, proc });
+      }
     }
 
     const envFile = path.join(dataDir, "edge.env");
     fs.writeFileSync(envFile, edgeEnvFile(urls, profile), { mode: 0o600 });
-    const edgeLog = path.join(logDir, "edge.log");
-    const edgeOut = logTo(edgeLog);
-    const wrangler = spawn(
-      process.execPath,
-      [
+    const edge = supervise("edge (wrangler dev)", path.join(logDir, "edge.log"), () => ({
+      command: process.execPath,
+      args: [
         path.join(root, "node_modules/wrangler/bin/wrangler.js"),
         "dev",
         "--ip", HOST,
@@ -171,24 +268,23 @@ export async function startStack(profile: Profile, log: (line: string) => void) 
         "--test-scheduled",
         "--log-level", "warn",
       ],
-      { cwd: root, env: { ...process.env, ...WRANGLER_OFFLINE_ENV, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    wrangler.stdout?.pipe(edgeOut);
-    wrangler.stderr?.pipe(edgeOut);
-    track("edge (wrangler dev)", wrangler, edgeLog);
+      cwd: root,
+      env: { ...process.env, ...WRANGLER_OFFLINE_ENV, NO_COLOR: "1" },
+    }));
 
-    for (const region of REGIONS) {
-      const entry = children.find((c) => c.name === `consumer (${region})`)!;
-      await waitForHttp(`${consumerUrls[region]}/health/ready`, `consumer (${region})`, entry.child, path.join(logDir, `consumer-${region}.log`));
-    }
-    await waitForHttp(`${urls.edgeUrl}/health`, "edge (wrangler dev)", wrangler, edgeLog);
+    await waitUntilReady(
+      [...consumers.map((c) => ({ proc: c.proc, url: `${c.url}/health/ready` })), { proc: edge, url: `${urls.edgeUrl}/health` }],
+      opts.readyTimeoutMs ?? 120_000,
+      log,
+    );
 
     // wrangler dev runs no Cron Triggers by itself; fire the scheduled handler as Cloudflare would.
-    const cron = setInterval(() => {
+    cron = setInterval(() => {
       fetch(`${urls.edgeUrl}/__scheduled?cron=${encodeURIComponent("* * * * *")}`).catch(() => {});
     }, profile === "test" ? 5_000 : 60_000);
     cron.unref();
 
+    const firstOf = (region: Region) => consumers.find((c) => c.region === region)!.url;
     const info: StackInfo = {
       profile,
       apiUrl: urls.edgeUrl,
@@ -196,16 +292,16 @@ export async function startStack(profile: Profile, log: (line: string) => void) 
       tenantId: demo.tenantId,
       sendConfigId: demo.sendConfigId,
       sandboxUrl: urls.sandboxUrl,
-      consumerUrls,
+      consumerUrls: Object.fromEntries(REGIONS.map((r) => [r, firstOf(r)])) as Record<Region, string>,
+      consumers: consumers.map(({ name, region, url, logFile }) => ({ name, region, url, logFile })),
       urls,
       logDir,
     };
     return {
       info,
-      stop: async () => {
-        clearInterval(cron);
-        await stop();
-      },
+      /** Every supervised child (consumers, edge, sandbox), e.g. to read a current pid. */
+      supervised: [...supervised, ...services.supervised],
+      stop,
     };
   } catch (err) {
     await stop();
@@ -230,7 +326,7 @@ function banner(info: StackInfo): string {
     `  curl -s "$BATCHSENDER_API_URL/v1/batches/<id>" -H "Authorization: Bearer $BATCHSENDER_API_KEY"`,
     `  curl -s "$BATCHSENDER_SANDBOX_URL/messages?batchId=<id>"`,
     "",
-    `Consumers: ${Object.entries(info.consumerUrls).map(([r, u]) => `${r} ${u}/metrics`).join(", ")}`,
+    `Consumers (supervised, restarted when they die): ${info.consumers.map((c) => `${c.name} ${c.url}/metrics`).join(", ")}`,
     `Logs: ${info.logDir}`,
     "Ctrl-C stops everything.",
     "",
