@@ -339,13 +339,15 @@ async function main() {
   const readyFile = process.argv.find((a) => a.startsWith("--ready-file="))?.split("=")[1];
   const log = (line: string) => process.stderr.write(`[stack] ${line}\n`);
 
-  const stack = await startStack(profileArg, log);
+  const running: { stack?: Awaited<ReturnType<typeof startStack>> } = {};
   let shuttingDown = false;
   const shutdown = (signal: string) => {
     if (shuttingDown) return;
     shuttingDown = true;
     log(`${signal}: stopping every process the stack started…`);
-    stack.stop().then(
+    // Still starting: exiting runs dev/supervisor.ts's exit hook, which kills every child started so far.
+    if (!running.stack) process.exit(130);
+    running.stack.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         log(`error while stopping: ${String(err)}`);
@@ -355,6 +357,11 @@ async function main() {
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
+  // The terminal closed: the children run in their own process groups (dev/supervisor.ts), stop them too.
+  process.on("SIGHUP", () => shutdown("SIGHUP"));
+
+  const stack = (running.stack = await startStack(profileArg, log));
+  if (shuttingDown) return;
 
   if (readyFile) fs.writeFileSync(readyFile, JSON.stringify(stack.info, null, 2));
   process.stdout.write(banner(stack.info));

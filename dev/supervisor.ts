@@ -52,6 +52,16 @@ export function backoffDelay(policy: BackoffPolicy, attempt: number): number {
   return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.max(0, attempt - 1));
 }
 
+/**
+ * Every supervised child still alive, per stack process. The children run in their own process groups, so a
+ * terminal's Ctrl-C does not reach them: if the stack process exits without stop() (a crash), it takes them
+ * along synchronously here instead of leaving orphans.
+ */
+const live = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of live) killGroup(child, "SIGKILL");
+});
+
 export class SupervisedProcess {
   readonly name: string;
   readonly logFile: string;
@@ -99,11 +109,14 @@ export class SupervisedProcess {
     const fd = fs.openSync(this.logFile, "a");
     let child: ChildProcess;
     try {
-      child = spawn(command, args, { cwd, env, stdio: ["ignore", fd, fd] });
+      // Its own process group: `wrangler dev` runs workerd under a second node process, and when the process
+      // we started dies (kill -9) those descendants must go with it, or they keep its port and the restart fails.
+      child = spawn(command, args, { cwd, env, stdio: ["ignore", fd, fd], detached: true });
     } finally {
       fs.closeSync(fd);
     }
     this.child = child;
+    live.add(child);
     this.startedAt = Date.now();
     this.probeFailures = 0;
     this.note(`started (pid ${child.pid})`);
@@ -124,6 +137,9 @@ export class SupervisedProcess {
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    // Whatever the child left behind in its process group (see start()) goes with it.
+    killGroup(child, "SIGKILL");
+    live.delete(child);
     if (child !== this.child) return;
     this.lastExit = { code, signal };
     if (this.stopping) return;
@@ -186,14 +202,26 @@ export class SupervisedProcess {
     const child = this.child;
     if (!child || !this.running) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill("SIGTERM");
+    // The whole group, as Ctrl-C in a terminal would: wrangler's node and workerd stop with it.
+    killGroup(child, "SIGTERM");
     const timer = setTimeout(() => {
       this.note(`did not stop within ${graceMs} ms of SIGTERM: SIGKILL`);
-      child.kill("SIGKILL");
+      killGroup(child, "SIGKILL");
     }, graceMs);
     await exited;
     clearTimeout(timer);
     this.note("stopped");
+  }
+}
+
+/** Signals the child's process group (it is its leader); falls back to the child alone. */
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // group already gone (ESRCH)
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   }
 }
 
