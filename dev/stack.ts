@@ -147,7 +147,7 @@ export function edgeEnvFile(urls: LocalUrls, profile: Profile): string {
 
 const CONSUMER_LIVENESS = { periodMs: 10_000, timeoutMs: 5_000, failureThreshold: 6 } satisfies Omit<LivenessProbe, "url">;
 
-interface ReadyCheck {
+export interface ReadyCheck {
   proc: SupervisedProcess;
   url: string;
 }
@@ -157,7 +157,7 @@ interface ReadyCheck {
  * it was ever ready fails the start at once (with the end of its log); at the bound, the error names every child
  * still not ready, what its URL last answered and its log file. Progress is logged every 15 s.
  */
-async function waitUntilReady(checks: ReadyCheck[], timeoutMs: number, log: (line: string) => void): Promise<void> {
+export async function waitUntilReady(checks: ReadyCheck[], timeoutMs: number, log: (line: string) => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const last = new Map<ReadyCheck, string>(checks.map((c) => [c, "no answer yet"]));
   const pending = new Set(checks);
