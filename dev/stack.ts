@@ -345,7 +345,7 @@ async function main() {
     if (shuttingDown) return;
     shuttingDown = true;
     log(`${signal}: stopping every process the stack started…`);
-    // Still starting: exiting runs dev/supervisor.ts's exit hook, which kills every child started so far.
+    // Still starting: exiting stops every child started so far (dev/supervisor.ts's exit hook).
     if (!running.stack) process.exit(130);
     running.stack.stop().then(
       () => process.exit(0),
@@ -357,7 +357,6 @@ async function main() {
   };
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("SIGTERM", () => shutdown("SIGTERM"));
-  // The terminal closed: the children run in their own process groups (dev/supervisor.ts), stop them too.
   process.on("SIGHUP", () => shutdown("SIGHUP"));
 
   const stack = (running.stack = await startStack(profileArg, log));

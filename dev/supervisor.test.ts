@@ -76,7 +76,7 @@ describe("SupervisedProcess", () => {
     expect(proc.running).toBe(false);
   });
 
-  it("stops a child with SIGTERM and restarts it after kill -9, taking its process group along", async () => {
+  it("stops a child with SIGTERM and restarts it after kill -9, stopping what it left running", async () => {
     const grandchildFile = path.join(dir, "grandchild.pid");
     const script =
       `const { spawn } = require("node:child_process");` +

@@ -6,7 +6,8 @@
  * child's log file. `stop()` disables restarts first, so a Ctrl-C never races a restart.
  *
  * Hand-written rather than pm2 & co.: those are daemons with their own state directory and CLI; the stack needs
- * ~150 lines it owns, running in its own process group so Ctrl-C stops everything.
+ * ~200 lines it owns. Children stay in the stack's process group, so a terminal's Ctrl-C or `kill -- -<pgid>`
+ * reaches them exactly as before; what a dead child leaves behind is found by the marker below.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -53,19 +54,78 @@ export function backoffDelay(policy: BackoffPolicy, attempt: number): number {
 }
 
 /**
- * Every supervised child still alive, per stack process. The children run in their own process groups, so a
- * terminal's Ctrl-C does not reach them: if the stack process exits without stop() (a crash), it takes them
- * along synchronously here instead of leaving orphans.
+ * Set in each child's environment, unique per spawn, and inherited by everything it starts. `wrangler dev` runs
+ * workerd under a second node process: when the process we started dies (kill -9), those descendants are
+ * re-parented and would keep its port, so every restart would fail. On a child's exit the supervisor finds
+ * them by this marker (and their own children by parent pid) and stops them. Linux (/proc) only; elsewhere
+ * nothing is found and nothing is killed.
  */
+export const SUPERVISED_MARKER = "BATCHSENDER_SUPERVISED_ID";
+let spawns = 0;
+
+/** Children alive in this process: if it exits without stop() (a crash, a signal during start-up), they stop too. */
 const live = new Set<ChildProcess>();
 process.once("exit", () => {
-  for (const child of live) killGroup(child, "SIGKILL");
+  for (const child of live) child.kill("SIGTERM");
 });
+
+/** Pids of the processes carrying `marker=id`, plus all their descendants. */
+export function markedProcesses(id: string, marker = SUPERVISED_MARKER): number[] {
+  if (process.platform !== "linux") return [];
+  const needle = `${marker}=${id}\0`;
+  const parentOf = new Map<number, number>();
+  const marked = new Set<number>();
+  for (const entry of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, "latin1");
+      // "pid (comm) state ppid …": comm may contain spaces and parentheses, so split after the last ")".
+      parentOf.set(pid, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+      const environ = fs.readFileSync(`/proc/${entry}/environ`, "latin1");
+      if (environ.startsWith(needle) || environ.includes(`\0${needle}`)) marked.add(pid);
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const [pid, ppid] of parentOf) {
+      if (!marked.has(pid) && marked.has(ppid)) {
+        marked.add(pid);
+        grew = true;
+      }
+    }
+  }
+  return [...marked];
+}
+
+/** SIGTERM to what a dead child left behind, SIGKILL to whatever is left of it `graceMs` later. */
+function stopLeftovers(id: string, graceMs = 2000): number[] {
+  const pids = markedProcesses(id);
+  for (const pid of pids) signal(pid, "SIGTERM");
+  if (pids.length > 0) {
+    setTimeout(() => {
+      for (const pid of markedProcesses(id)) signal(pid, "SIGKILL");
+    }, graceMs).unref();
+  }
+  return pids;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // already gone
+  }
+}
 
 export class SupervisedProcess {
   readonly name: string;
   readonly logFile: string;
   private child?: ChildProcess;
+  private spawnId = "";
   private startedAt = 0;
   private stopping = false;
   private restartTimer?: NodeJS.Timeout;
@@ -104,14 +164,13 @@ export class SupervisedProcess {
 
   start(): this {
     const { command, args, env, cwd } = this.opts.command();
+    this.spawnId = `${process.pid}.${++spawns}`;
     // The child writes straight into its log file (not through a pipe to us): its output is never lost or
     // blocked by the stack's own event loop, and appends of several children to one file stay line-atomic.
     const fd = fs.openSync(this.logFile, "a");
     let child: ChildProcess;
     try {
-      // Its own process group: `wrangler dev` runs workerd under a second node process, and when the process
-      // we started dies (kill -9) those descendants must go with it, or they keep its port and the restart fails.
-      child = spawn(command, args, { cwd, env, stdio: ["ignore", fd, fd], detached: true });
+      child = spawn(command, args, { cwd, env: { ...(env ?? process.env), [SUPERVISED_MARKER]: this.spawnId }, stdio: ["ignore", fd, fd] });
     } finally {
       fs.closeSync(fd);
     }
@@ -137,10 +196,11 @@ export class SupervisedProcess {
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    // Whatever the child left behind in its process group (see start()) goes with it.
-    killGroup(child, "SIGKILL");
     live.delete(child);
     if (child !== this.child) return;
+    // Whatever the child left behind goes with it (see SUPERVISED_MARKER).
+    const leftovers = stopLeftovers(this.spawnId);
+    if (leftovers.length > 0) this.note(`stopped what it left running: pids ${leftovers.join(", ")}`);
     this.lastExit = { code, signal };
     if (this.stopping) return;
     this.exits += 1;
@@ -202,26 +262,15 @@ export class SupervisedProcess {
     const child = this.child;
     if (!child || !this.running) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    // The whole group, as Ctrl-C in a terminal would: wrangler's node and workerd stop with it.
-    killGroup(child, "SIGTERM");
+    child.kill("SIGTERM");
     const timer = setTimeout(() => {
       this.note(`did not stop within ${graceMs} ms of SIGTERM: SIGKILL`);
-      killGroup(child, "SIGKILL");
+      child.kill("SIGKILL");
     }, graceMs);
     await exited;
     clearTimeout(timer);
+    stopLeftovers(this.spawnId);
     this.note("stopped");
-  }
-}
-
-/** Signals the child's process group (it is its leader); falls back to the child alone. */
-function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
-  if (child.pid === undefined) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // group already gone (ESRCH)
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
   }
 }
 
