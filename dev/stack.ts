@@ -191,7 +191,7 @@ export async function waitUntilReady(checks: ReadyCheck[], timeoutMs: number, lo
     }
     if (Date.now() > nextProgress) {
       nextProgress = Date.now() + 15_000;
-      log(`still waiting for ${[...pending].map((c) => `${c.proc.name} (${last.get(c)}; log ${c.proc.logFile})`).join(", ")}`);
+      log(`still waiting for ${[...pending].map((c) => `${c.proc.name} (${last.get(c)})`).join(", ")}`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -223,6 +223,9 @@ export async function startStack(profile: Profile, log: (line: string) => void, 
 
   const stop = async () => {
     clearInterval(cron);
+    // First no restarts anywhere (a Ctrl-C reaches every child at once), then stop in order: the consumers and
+    // the edge, then the services they use.
+    for (const p of [...supervised, ...services.supervised]) p.disarm();
     await Promise.all(supervised.map((p) => p.stop()));
     await services.stop();
   };

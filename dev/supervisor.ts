@@ -254,11 +254,16 @@ export class SupervisedProcess {
     child.kill("SIGKILL");
   }
 
-  /** Stops supervising, then SIGTERM; SIGKILL after `graceMs`. Resolves when the child is gone. */
-  async stop(graceMs = 15_000): Promise<void> {
+  /** No more restarts or probes (the child keeps running): the first step of a shutdown, for every child at once. */
+  disarm(): void {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     clearTimeout(this.probeTimer);
+  }
+
+  /** Stops supervising, then SIGTERM; SIGKILL after `graceMs`. Resolves when the child is gone. */
+  async stop(graceMs = 15_000): Promise<void> {
+    this.disarm();
     const child = this.child;
     if (!child || !this.running) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
