@@ -25,6 +25,7 @@ import {
   type Profile,
   type StackPorts,
 } from "./config";
+import { compiledConsumerArgs, ensureBuilt } from "./build";
 import { runMigrations } from "./migrate";
 import { ensureDemoTenant } from "./seed";
 import { StackError, startLocalServices, type LocalUrls } from "./services";
@@ -79,7 +80,8 @@ export interface StackOptions {
  * whether the consumer runs from TypeScript sources (tsx) or from a build.
  */
 export function consumerCommand(): { command: string; args: string[] } {
-  return { command: process.execPath, args: ["--import", "tsx", path.join(root, "consumers/main.ts")] };
+  // The compiled consumer, as the container runs it (dev/build.ts; startStack builds dist/ first when stale).
+  return { command: process.execPath, args: compiledConsumerArgs() };
 }
 
 export const MAX_CONSUMERS_PER_REGION = 8;
@@ -240,6 +242,8 @@ export async function startStack(profile: Profile, log: (line: string) => void, 
     await runMigrations(urls.databaseUrl);
     const demo = await ensureDemoTenant(urls.databaseUrl, dataDir);
 
+    // The consumers run compiled, as deployed (dist/consumers/main.js, built here when a source is newer).
+    await ensureBuilt();
     const consumers: (StackConsumer & { proc: SupervisedProcess })[] = [];
     for (const region of REGIONS) {
       // The instances of one region share a log file: every line carries its pid, and the supervisor's lines

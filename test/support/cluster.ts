@@ -1,7 +1,8 @@
 /**
  * A private delivery cluster for fault tests: its own nats-server and redis-server (so a test may kill them),
  * its own provider sandbox (so fault injection touches nobody else), the shared test Postgres, and consumer
- * processes (`consumers/main.ts`, exactly as deployed) that the test can SIGKILL, SIGTERM and restart.
+ * processes (the compiled `dist/consumers/main.js`, exactly as deployed) that the test can SIGKILL, SIGTERM and
+ * restart.
  * Batches are written straight into Postgres and announced on NATS, as the edge would do.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -16,6 +17,7 @@ import pg from "pg";
 import { subjects, TRACE_HEADER, type Region } from "../../core/contract";
 import { startNatsServer, waitForNats } from "../../dev/nats-server";
 import { startSandbox } from "../../dev/sandbox/server";
+import { compiledConsumerArgs, ensureBuilt } from "../../dev/build";
 import { consumerEnv } from "../../dev/stack";
 import { localUrls } from "../../dev/config";
 
@@ -112,7 +114,8 @@ export class Cluster {
     const port = await freePort();
     const logFile = path.join(this.dir, `consumer-${this.consumers.length}.log`);
     const out = fs.openSync(logFile, "a");
-    const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", "consumers/main.ts"], {
+    await ensureBuilt();
+    const child = spawn(process.execPath, [...nodeArgs, ...compiledConsumerArgs()], {
       env: { ...process.env, ...this.env(region, port), ...env },
       stdio: ["ignore", out, out],
     });
