@@ -51,7 +51,7 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
   const nc = await connect({ servers: config.NATS_URL.split(","), name: `consumer-${config.REGION}-${process.pid}`, maxReconnectAttempts: -1 });
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
-  await ensureTopology(jsm, config.REGION);
+  await ensureTopology(jsm, config.REGION, config.NATS_STREAM_REPLICAS);
 
   const metrics = createMetrics({ defaultMetrics: true });
   metrics.setConsumerInfoSource({

@@ -39,6 +39,11 @@ export const ConsumerConfig = z.object({
   DATABASE_URL: z.string().url(),
   REDIS_URL: z.string().url(),
   NATS_URL: z.string().min(1),
+  /**
+   * Replicas of every JetStream stream this process creates or updates: 1 for the single local nats-server,
+   * 3 on the production 3-node clusters (k8s/base/consumer-config.yaml).
+   */
+  NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   HTTP_PORT: z.coerce.number().int().min(0).max(65535),
   /** 127.0.0.1 locally; the k8s manifests set 0.0.0.0 so probes and Prometheus can reach the pod. */
   HTTP_HOST: z.string().default("127.0.0.1"),

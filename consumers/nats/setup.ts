@@ -20,7 +20,8 @@ function isNotFound(err: unknown): boolean {
   return /not found/i.test(e?.message ?? "") || e?.name === "StreamNotFoundError" || e?.name === "ConsumerNotFoundError";
 }
 
-export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: string } {
+/** `replicas`: NATS_STREAM_REPLICAS — 1 on a single server, 3 on a production cluster. */
+export function streamConfig(spec: StreamSpec, replicas = 1): Partial<StreamConfig> & { name: string } {
   return {
     name: spec.name,
     subjects: spec.subjects,
@@ -30,13 +31,13 @@ export function streamConfig(spec: StreamSpec): Partial<StreamConfig> & { name: 
     max_age: spec.maxAgeSeconds ? nanos(spec.maxAgeSeconds * 1000) : 0,
     max_msgs: -1,
     max_bytes: -1,
-    num_replicas: 1,
+    num_replicas: replicas,
   };
 }
 
-export async function ensureStreams(jsm: JetStreamManager): Promise<void> {
+export async function ensureStreams(jsm: JetStreamManager, replicas = 1): Promise<void> {
   for (const spec of Object.values(streams) as StreamSpec[]) {
-    const cfg = streamConfig(spec);
+    const cfg = streamConfig(spec, replicas);
     try {
       await jsm.streams.info(spec.name);
       // Retention and storage cannot change after creation; update what can.
@@ -84,7 +85,7 @@ export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec):
   }
 }
 
-export async function ensureTopology(jsm: JetStreamManager, region: Region): Promise<void> {
-  await ensureStreams(jsm);
+export async function ensureTopology(jsm: JetStreamManager, region: Region, replicas = 1): Promise<void> {
+  await ensureStreams(jsm, replicas);
   for (const spec of consumerSpecsFor(region)) await ensureConsumer(jsm, spec);
 }
