@@ -13,7 +13,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["core/**/*.test.ts", "consumers/**/*.test.ts", "dev/**/*.test.ts", "bench/**/*.test.ts"],
+          include: ["core/**/*.test.ts", "consumers/**/*.test.ts", "dev/**/*.test.ts", "bench/**/*.test.ts", "k8s/**/*.test.ts"],
           exclude: ["**/*.int.test.ts", "**/node_modules/**"],
           environment: "node",
         },
