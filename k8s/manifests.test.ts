@@ -7,6 +7,7 @@
  */
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
@@ -252,6 +253,42 @@ describe.each(Object.entries(OVERLAYS))("overlay %s", (overlay, bounds) => {
       expect(region["region.conf"]).not.toMatch(/cluster|gateway/);
     }
     expect(objs.filter((o) => o.kind === "Certificate").map((o) => o.spec.secretName).sort()).toEqual(["nats-internal-tls", "nats-public-tls"]);
+  });
+});
+
+describe("nats-server accepts the rendered configuration", () => {
+  /** Self-signed stand-ins for the cert-manager secrets, so `nats-server -t` can load the TLS blocks. */
+  function fakeTls(dir: string) {
+    for (const name of ["internal", "public"]) {
+      const d = path.join(dir, "tls", name);
+      fs.mkdirSync(d, { recursive: true });
+      const res = spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", `${d}/tls.key`, "-out", `${d}/tls.crt`, "-days", "1", "-subj", "/CN=nats"], { encoding: "utf8" });
+      if (res.status !== 0) throw new Error(`openssl failed: ${res.stderr}`);
+      fs.copyFileSync(`${d}/tls.crt`, `${d}/ca.crt`);
+    }
+  }
+  const accepts = (conf: string, dir: string) => {
+    fs.writeFileSync(path.join(dir, "probe.conf"), conf);
+    return spawnSync("nats-server", ["-c", path.join(dir, "probe.conf"), "-t"], { encoding: "utf8", env: { ...process.env, SERVER_NAME: "nats-0" } });
+  };
+
+  it.each(Object.keys(OVERLAYS))("%s: nats.conf + region.conf pass `nats-server -t`", (overlay) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bs-natsconf-"));
+    try {
+      fakeTls(dir);
+      const local = (c: string) => c.replaceAll("/etc/nats-tls/", `${dir}/tls/`).replace("/data/jetstream", `${dir}/js`).replace("/var/run/nats/", `${dir}/`);
+      let conf = local(find(built[overlay]!, "ConfigMap", "nats-config").data["nats.conf"]);
+      fs.writeFileSync(path.join(dir, "region.conf"), local(find(built[overlay]!, "ConfigMap", "nats-region").data["region.conf"]));
+      // sync_interval needs nats-server 2.10+ (the manifests pin 2.12); Debian's 2.9 does not know it.
+      const syncLine = /^\s*sync_interval: always\n/m;
+      expect(conf).toMatch(syncLine);
+      if (accepts(`jetstream {\n  store_dir: "${dir}/probe"\n  sync_interval: always\n}\n`, dir).status !== 0) conf = conf.replace(syncLine, "");
+      fs.writeFileSync(path.join(dir, "nats.conf"), conf);
+      const res = spawnSync("nats-server", ["-c", path.join(dir, "nats.conf"), "-t"], { encoding: "utf8", env: { ...process.env, SERVER_NAME: "nats-0" } });
+      expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
