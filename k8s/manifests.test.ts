@@ -217,6 +217,11 @@ describe.each(Object.entries(OVERLAYS))("overlay %s", (overlay, bounds) => {
     expect(cfg.HTTP_HOST).toBe("0.0.0.0");
     expect(c.livenessProbe.httpGet.path).toBe("/health");
     expect(c.readinessProbe.httpGet.path).toBe("/health/ready");
+    // NATS speaks TLS with the internal CA: the consumer trusts it through NODE_EXTRA_CA_CERTS.
+    const caPath = c.env.find((e: { name: string }) => e.name === "NODE_EXTRA_CA_CERTS")?.value as string;
+    const caMount = c.volumeMounts.find((m: { mountPath: string }) => caPath?.startsWith(`${m.mountPath}/`));
+    const caVolume = podSpec(dep).volumes.find((v: { name: string }) => v.name === caMount?.name);
+    expect(caVolume?.secret?.secretName).toBe(find(objs, "Certificate", "nats-internal").spec.secretName);
     const grace = Number(cfg.SHUTDOWN_GRACE_SECONDS ?? 30);
     expect(podSpec(dep).terminationGracePeriodSeconds).toBeGreaterThan(grace);
     expect(podSpec(dep).securityContext.runAsNonRoot).toBe(true);
