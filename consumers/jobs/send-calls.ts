@@ -9,7 +9,7 @@ import { BucketStoreUnavailableError, type BucketSpec } from "../ratelimit/inter
 import type { OutgoingMessage, ProviderClient, SendOutcome } from "../providers/interface";
 import type { Metrics } from "../metrics";
 import type { BatchStatusCache } from "./batch-status";
-import { renderMessage, type BatchForRender } from "./render";
+import { renderChunk, type BatchForRender } from "./render";
 import { completeIfDone, isDone, releaseClaims, type ClaimedRow, type Db, type FinalResult } from "./recipient-store";
 import type { ResultRecorder } from "./result-recorder";
 
@@ -125,17 +125,10 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
     if (isDone(counters)) await completeIfDone(deps.db, batch.id);
   };
 
-  // Render first: a recipient whose variables break the template fails alone, with the reason.
-  const messages: OutgoingMessage[] = [];
-  const renderFailures: FinalResult[] = [];
-  for (const row of claimed) {
-    try {
-      messages.push(renderMessage(batch, row));
-    } catch (err) {
-      renderFailures.push({ id: row.id, status: "failed", error: `render: ${(err as Error).message}`.slice(0, 500) });
-    }
-  }
-  await record(renderFailures);
+  // Render first: a recipient whose variables, template limits or rendered size are refused fails alone, with
+  // the reason (permanent, never a redelivery); rendering yields to the event loop between recipients.
+  const { messages, failures } = await renderChunk(batch, claimed, { onYield: ctx.working });
+  await record(failures.map((f): FinalResult => ({ id: f.id, status: "failed", error: f.reason })));
 
   const calls: OutgoingMessage[][] = [];
   for (let i = 0; i < messages.length; i += client.maxPerCall) calls.push(messages.slice(i, i + client.maxPerCall));

@@ -90,9 +90,14 @@ export function parseTemplate(kind: TemplateKind, source: string): ParsedTemplat
   }
 }
 
-export function renderTemplate(kind: TemplateKind, parsed: ParsedTemplate, scope: object): string {
+/**
+ * Renders with the engine's limits, or with a smaller per-call `budget` (the consumers give one recipient a
+ * budget across all of its fields — subject, bodies, headers — so a message of many templates cannot take
+ * many times the limit).
+ */
+export function renderTemplate(kind: TemplateKind, parsed: ParsedTemplate, scope: object, budget?: { renderMs?: number; memory?: number }): string {
   try {
-    return engines[kind].renderSync(parsed, scope) as string;
+    return engines[kind].renderSync(parsed, scope, budget ? { renderLimit: budget.renderMs, memoryLimit: budget.memory } : undefined) as string;
   } catch (err) {
     throw toTemplateError(err, "render");
   }
