@@ -12,6 +12,7 @@ import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders, wsconnect, type NatsConnection } from "@nats-io/nats-core";
 import { Region } from "../../core/contract";
 import { loadConfig, natsUrlFor, type Bindings } from "../env";
+import { ConnectionSlot } from "./connection-slot";
 
 const ACK_TIMEOUT_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 5_000;
@@ -22,20 +23,22 @@ interface Connection {
 }
 
 export class NatsPublisher extends DurableObject<Bindings> {
-  private connection?: Promise<Connection>;
+  private slot?: ConnectionSlot<Connection>;
 
   async publish(subject: string, data: string, headers: Record<string, string>): Promise<{ stream: string; seq: number }> {
+    const used = this.natsFor(subject);
     try {
-      return await this.publishOnce(subject, data, headers);
+      return await this.publishOn(used, subject, data, headers);
     } catch (first) {
       console.warn(`nats publish to ${subject} failed, reconnecting and retrying once: ${String(first)}`);
-      await this.reset();
-      return await this.publishOnce(subject, data, headers);
+      // Only the connection this publish used: another publish may already have opened a newer one.
+      await this.slot!.reset(used);
+      return await this.publishOn(this.natsFor(subject), subject, data, headers);
     }
   }
 
-  private async publishOnce(subject: string, data: string, headers: Record<string, string>) {
-    const { js } = await this.natsFor(subject);
+  private async publishOn(connection: Promise<Connection>, subject: string, data: string, headers: Record<string, string>) {
+    const { js } = await connection;
     const h = natsHeaders();
     for (const [k, v] of Object.entries(headers)) h.set(k, v);
     const ack = await js.publish(subject, data, { headers: h, timeout: ACK_TIMEOUT_MS });
@@ -48,40 +51,28 @@ export class NatsPublisher extends DurableObject<Bindings> {
   }
 
   private natsFor(subject: string): Promise<Connection> {
-    if (this.connection) return this.connection;
-    const config = loadConfig(this.env);
-    const pending = (async () => {
-      const nc = await wsconnect({
-        servers: natsUrlFor(config, this.region(subject)),
-        name: `batchsender-edge-${this.region(subject)}`,
-        timeout: CONNECT_TIMEOUT_MS,
-        // Reconnects are ours (reset + retry), so a dead socket surfaces as an error instead of a silent wait.
-        reconnect: false,
-        ...(config.NATS_TOKEN ? { token: config.NATS_TOKEN } : {}),
-        ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASS } : {}),
-      });
-      // A closed connection is forgotten so the next publish dials again.
-      void nc.closed().then(() => {
-        if (this.connection === pending) this.connection = undefined;
-      });
-      return { nc, js: jetstream(nc) };
-    })();
-    pending.catch(() => {
-      if (this.connection === pending) this.connection = undefined;
-    });
-    this.connection = pending;
-    return pending;
-  }
-
-  private async reset(): Promise<void> {
-    const current = this.connection;
-    this.connection = undefined;
-    if (!current) return;
-    try {
-      const { nc } = await current;
-      await nc.close();
-    } catch {
-      // Already broken; nothing to close.
+    if (!this.slot) {
+      const config = loadConfig(this.env);
+      const region = this.region(subject);
+      this.slot = new ConnectionSlot<Connection>(
+        async () => {
+          const nc = await wsconnect({
+            servers: natsUrlFor(config, region),
+            name: `batchsender-edge-${region}`,
+            timeout: CONNECT_TIMEOUT_MS,
+            // Reconnects are ours (reset + retry), so a dead socket surfaces as an error instead of a silent wait.
+            reconnect: false,
+            ...(config.NATS_TOKEN ? { token: config.NATS_TOKEN } : {}),
+            ...(config.NATS_USER ? { user: config.NATS_USER, pass: config.NATS_PASS } : {}),
+          });
+          return { nc, js: jetstream(nc) };
+        },
+        async ({ nc }) => {
+          await nc.close();
+        },
+        ({ nc }) => nc.closed(),
+      );
     }
+    return this.slot.get();
   }
 }
