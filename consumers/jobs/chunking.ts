@@ -4,7 +4,9 @@
  * per-chunk overhead (claim + record statements, one ack) stays small. A Resend chunk is exactly one batch
  * call of 100, so its idempotency key is stable across redeliveries (providers/resend.ts).
  */
-export type ProviderName = "ses" | "resend" | "telnyx" | "webhook";
+import type { Provider } from "../../core/domain/channels";
+
+export type ProviderName = Provider;
 
 export const CHUNK_SIZE: Record<ProviderName, number> = { ses: 50, resend: 100, telnyx: 50, webhook: 50 };
 

@@ -3,6 +3,8 @@
  * message, what happened. Transport and protocol errors become per-message results here, classified once:
  * `retryable` results (429, throttling, 5xx, timeouts) are never recorded as failures.
  */
+import type { Provider } from "../../core/domain/channels";
+
 export interface OutgoingMessage {
   recipientId: number;
   /** Stable across redeliveries of the same recipient: `${batchId}:${recipientId}`. */
@@ -29,7 +31,7 @@ export type SendOutcome =
   | { recipientId: number; status: "retry"; reason: string; retryAfterMs?: number };
 
 export interface ProviderClient {
-  readonly provider: "ses" | "resend" | "telnyx" | "webhook";
+  readonly provider: Provider;
   /** Largest number of messages one provider call carries (SES 1, Resend batch 100, Telnyx 1, webhook 1). */
   readonly maxPerCall: number;
   send(messages: OutgoingMessage[], signal?: AbortSignal): Promise<SendOutcome[]>;
