@@ -121,12 +121,14 @@ describe("delivery engine", () => {
       body: JSON.stringify({ credentials: { ses: [byok] } }),
     });
     const key = await importSealingKey(LOCAL_ENCRYPTION_KEY.key);
-    const sealed = await sealSecret(JSON.stringify(byok), key, LOCAL_ENCRYPTION_KEY.id);
     const tenantId = await createTenant(cluster.pool, "engine-byok");
+    // Sealed for this tenant, this config id and SES (the AAD binds all three).
+    const configId = crypto.randomUUID();
+    const sealed = await sealSecret(JSON.stringify(byok), key, LOCAL_ENCRYPTION_KEY.id, { tenantId, configId, provider: "ses" });
     const { rows } = await cluster.pool.query<{ id: string }>(
-      `insert into send_configs (tenant_id, name, channel, mode, provider, defaults, rate_limit_per_second, credentials_ciphertext, credentials_key_id)
-       values ($1, 'own SES', 'email', 'byok', 'ses', $2, 500, $3, $4) returning id`,
-      [tenantId, JSON.stringify({ from: "Own <own@customer.example>" }), sealed, LOCAL_ENCRYPTION_KEY.id],
+      `insert into send_configs (id, tenant_id, name, channel, mode, provider, defaults, rate_limit_per_second, credentials_ciphertext, credentials_key_id)
+       values ($5, $1, 'own SES', 'email', 'byok', 'ses', $2, 500, $3, $4) returning id`,
+      [tenantId, JSON.stringify({ from: "Own <own@customer.example>" }), sealed, LOCAL_ENCRYPTION_KEY.id, configId],
     );
     const batchId = await createQueuedBatch(cluster.pool, { tenantId, sendConfigId: rows[0]!.id, provider: "ses", count: 50 });
     const consumer = await cluster.startConsumer("falkenstein");

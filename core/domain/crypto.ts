@@ -36,17 +36,34 @@ export async function importSealingKey(base64Key: string): Promise<CryptoKey> {
 }
 
 /**
- * `keyId` is bound as additional authenticated data, so a ciphertext relabelled with another key id fails to
- * open instead of being tried against the wrong key.
+ * Where a sealed secret belongs. All of it is bound as additional authenticated data together with the key
+ * id (`v2|keyId|tenantId|configId|provider`), so a ciphertext copied to another row — another tenant's config,
+ * another config of the same tenant, or relabelled with another provider or key id — fails to open instead of
+ * lending its credentials to that row (issue 6, scenario 8).
  */
-export async function sealSecret(plaintext: string, key: CryptoKey, keyId: string): Promise<string> {
+export interface SecretBinding {
+  tenantId: string;
+  /** The row holding the ciphertext (send_configs.id). */
+  configId: string;
+  /** What the secret is for (the config's provider: ses, resend, telnyx, webhook). */
+  provider: string;
+}
+
+/**
+ * The AAD. Format v2; v1 bound only the key id. There is no production data sealed with v1, so v1 is not
+ * readable any more (a clean switch).
+ */
+export function secretAad(keyId: string, b: SecretBinding): Uint8Array<ArrayBuffer> {
+  for (const part of [keyId, b.tenantId, b.configId, b.provider]) {
+    if (!part || part.includes("|")) throw new SealedSecretError("secret binding parts must be non-empty and contain no '|'");
+  }
+  return new TextEncoder().encode(`v2|${keyId}|${b.tenantId}|${b.configId}|${b.provider}`) as Uint8Array<ArrayBuffer>;
+}
+
+export async function sealSecret(plaintext: string, key: CryptoKey, keyId: string, binding: SecretBinding): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const ct = new Uint8Array(
-    await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(keyId) },
-      key,
-      new TextEncoder().encode(plaintext),
-    ),
+    await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: secretAad(keyId, binding) }, key, new TextEncoder().encode(plaintext)),
   );
   const out = new Uint8Array(IV_BYTES + ct.length);
   out.set(iv, 0);
@@ -54,17 +71,14 @@ export async function sealSecret(plaintext: string, key: CryptoKey, keyId: strin
   return toBase64(out);
 }
 
-export async function openSecret(sealed: string, key: CryptoKey, keyId: string): Promise<string> {
+export async function openSecret(sealed: string, key: CryptoKey, keyId: string, binding: SecretBinding): Promise<string> {
   const bytes = fromBase64(sealed);
   if (bytes.length < IV_BYTES + 16) throw new SealedSecretError("sealed secret is too short");
+  const additionalData = secretAad(keyId, binding);
   try {
-    const pt = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: bytes.subarray(0, IV_BYTES), additionalData: new TextEncoder().encode(keyId) },
-      key,
-      bytes.subarray(IV_BYTES),
-    );
+    const pt = await crypto.subtle.decrypt({ name: "AES-GCM", iv: bytes.subarray(0, IV_BYTES), additionalData }, key, bytes.subarray(IV_BYTES));
     return new TextDecoder().decode(pt);
   } catch {
-    throw new SealedSecretError(`sealed secret did not authenticate with key ${keyId}`);
+    throw new SealedSecretError(`sealed secret did not authenticate with key ${keyId} for this tenant, config and provider`);
   }
 }
