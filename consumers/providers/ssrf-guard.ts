@@ -1,22 +1,15 @@
 /**
  * SSRF guard for customer webhook targets (DESIGN §7). The check runs inside the socket's DNS `lookup`, on
  * the exact addresses the connection will use, so a name that resolves to a public address for a pre-check
- * and to 127.0.0.1 for the connection (DNS rebinding) is still refused. Address classes come from ipaddr.js.
+ * and to 127.0.0.1 for the connection (DNS rebinding) is still refused. The URL rules (scheme, port, literal
+ * hosts) and the address classes live in core/domain/webhook-target.ts, shared with the edge.
  */
 import dns from "node:dns";
 import type { LookupFunction } from "node:net";
 import ipaddr from "ipaddr.js";
+import { bareHost, isPublicAddress } from "../../core/domain/webhook-target";
 
-/** Only ipaddr.js's `unicast` class is a public Internet address; every other range is refused. */
-export function isPublicAddress(address: string): boolean {
-  if (!ipaddr.isValid(address)) return false;
-  let ip = ipaddr.parse(address);
-  if (ip.kind() === "ipv6" && (ip as ipaddr.IPv6).isIPv4MappedAddress()) ip = (ip as ipaddr.IPv6).toIPv4Address();
-  if (ip.range() !== "unicast") return false;
-  // Cloud metadata endpoints that sit in otherwise unicast space (Alibaba 100.100.100.200 is in CGNAT, caught
-  // above; AWS IPv6 IMDS fd00:ec2::254 is unique-local, caught above). Kept explicit for readers.
-  return !["169.254.169.254", "fd00:ec2::254"].includes(ip.toString());
-}
+export { isPublicAddress };
 
 export class BlockedAddressError extends Error {
   readonly code = "EBLOCKED";
@@ -49,7 +42,7 @@ export function guardedLookup(allowedHosts: readonly string[]): LookupFunction {
 
 /** Literal IP hosts skip DNS entirely, so they are checked here before any socket is opened. */
 export function literalHostBlocked(hostname: string, allowedHosts: readonly string[]): boolean {
-  const bare = hostname.replace(/^\[|\]$/g, "");
+  const bare = bareHost(hostname);
   if (allowedHosts.includes(bare.toLowerCase())) return false;
   return ipaddr.isValid(bare) && !isPublicAddress(bare);
 }

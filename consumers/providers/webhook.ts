@@ -2,17 +2,22 @@
  * Customer HTTP endpoints as a channel: one request per recipient (the recipient address is the URL).
  * 2xx = sent, 4xx (except 408/429) = failed, 5xx/timeouts/network = retry. Redirects are never followed
  * (a 3xx fails the recipient), and every connection goes through the SSRF guard's lookup, so a target can
- * never reach loopback, private, link-local or metadata addresses. `Idempotency-Key` lets receivers dedupe
- * the rare resend after a crash.
+ * never reach loopback, private, link-local or metadata addresses (nor internal-service ports:
+ * core/domain/webhook-target.ts). `timeoutMs` is a TOTAL deadline for the whole exchange (connect, request,
+ * response headers and body): an endpoint that trickles bytes cannot hold a sender slot past it. Only the
+ * first 4 KiB of a response body are read. `Idempotency-Key` lets receivers dedupe the rare resend after a
+ * crash.
  */
 import http from "node:http";
 import https from "node:https";
 import type { OutgoingMessage, ProviderClient, SendOutcome } from "./interface";
 import { CircuitBreaker } from "./circuit-breaker";
 import { classifyHttpStatus } from "./outcome";
-import { BlockedAddressError, guardedLookup, literalHostBlocked } from "./ssrf-guard";
+import { webhookTargetProblem } from "../../core/domain/webhook-target";
+import { BlockedAddressError, guardedLookup } from "./ssrf-guard";
 
 export interface WebhookOptions {
+  /** Total deadline of one request, from connect to the end of the (capped) response body. */
   timeoutMs: number;
   allowedHosts: readonly string[];
   breaker?: CircuitBreaker;
@@ -38,6 +43,14 @@ export function createWebhookClient(opts: WebhookOptions): ProviderClient {
     const wh = m.webhook!;
     const lib = url.protocol === "https:" ? https : http;
     return new Promise((resolve, reject) => {
+      let settled = false;
+      const finish = (err: Error | undefined, value?: RawResponse) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(deadline);
+        if (err) reject(err);
+        else resolve(value!);
+      };
       const req = lib.request(
         url,
         {
@@ -49,21 +62,35 @@ export function createWebhookClient(opts: WebhookOptions): ProviderClient {
             ...wh.headers,
             "idempotency-key": m.idempotencyKey,
           },
-          timeout: opts.timeoutMs,
           signal,
         },
         (res) => {
           let body = "";
+          const done = () => finish(undefined, { status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"], body });
           res.setEncoding("utf8");
           res.on("data", (c: string) => {
-            if (body.length < MAX_RESPONSE_BYTES) body += c;
+            body += c;
+            if (body.length >= MAX_RESPONSE_BYTES) {
+              // Enough to classify and report: stop reading (the socket is not reused).
+              body = body.slice(0, MAX_RESPONSE_BYTES);
+              done();
+              res.destroy();
+            }
           });
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers["retry-after"], body }));
-          res.on("error", reject);
+          res.on("end", done);
+          res.on("error", (err) => finish(err));
+          res.on("close", () => {
+            if (!res.complete) finish(Object.assign(new Error("response aborted"), { code: "ECONNRESET" }));
+          });
         },
       );
-      req.on("timeout", () => req.destroy(Object.assign(new Error("timeout"), { name: "TimeoutError" })));
-      req.on("error", reject);
+      // A total deadline, not an idle timeout: a byte every second keeps an idle timer from ever firing.
+      const deadline = setTimeout(() => {
+        const err = Object.assign(new Error("timeout"), { name: "TimeoutError" });
+        finish(err);
+        req.destroy(err);
+      }, opts.timeoutMs);
+      req.on("error", (err) => finish(err));
       req.end(wh.body);
     });
   }
@@ -75,10 +102,11 @@ export function createWebhookClient(opts: WebhookOptions): ProviderClient {
     try {
       url = new URL(m.to);
     } catch {
-      return { recipientId: id, status: "failed", reason: `webhook: invalid URL ${m.to}` };
+      return { recipientId: id, status: "failed", reason: `webhook: invalid URL ${m.to.slice(0, 200)}` };
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") return { recipientId: id, status: "failed", reason: `webhook: unsupported scheme ${url.protocol}` };
-    if (literalHostBlocked(url.hostname, opts.allowedHosts)) return { recipientId: id, status: "failed", reason: `webhook: target ${url.hostname} is not a public address` };
+    // Scheme, port and literal-address rules, the same the edge applies at creation.
+    const problem = webhookTargetProblem(url, opts.allowedHosts);
+    if (problem) return { recipientId: id, status: "failed", reason: `webhook: ${problem}` };
     const host = url.host.toLowerCase();
     if (!breaker.allow(host)) return { recipientId: id, status: "retry", reason: `webhook: circuit open for ${host}`, retryAfterMs: breaker.retryAfterMs(host) };
     try {
