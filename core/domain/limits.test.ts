@@ -17,6 +17,13 @@ describe("caps", () => {
     expect(variablesProblem([1, 2])).toMatch(/JSON object/);
   });
 
+  it("refuses absurdly deep variables without overflowing the stack (no 5xx at the edge, no crash in a consumer)", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    expect(variablesProblem({ d: deep })).toMatch(/nested more than/);
+    expect(jsonDepth({ d: deep }, 3)).toBeGreaterThan(3);
+  });
+
   it("counts SMS segments per encoding, GSM-7 escapes twice", () => {
     expect(smsSegments("Hello")).toEqual({ encoding: "GSM-7", segments: 1, characters: 5 });
     expect(smsSegments("x".repeat(161)).segments).toBe(2);

@@ -51,13 +51,18 @@ export function utf8Bytes(s: string): number {
   return encoder.encode(s).length;
 }
 
-/** Depth of a JSON value: a scalar is 0, `{a:1}` is 1, `{a:{b:1}}` is 2. Stops counting past `max + 1`. */
+/**
+ * Depth of a JSON value: a scalar is 0, `{a:1}` is 1, `{a:{b:1}}` is 2. Exact up to `max`; past it the
+ * result is only guaranteed to be greater than `max`: it never descends more than `max + 1` levels, so a
+ * hostile 200,000-level nesting cannot overflow the stack.
+ */
 export function jsonDepth(value: unknown, max = Infinity): number {
   if (value === null || typeof value !== "object") return 0;
+  if (max < 0) return 1; // already past the limit: do not descend
   let deepest = 0;
   const children = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
   for (const child of children) {
-    const d = jsonDepth(child, max);
+    const d = jsonDepth(child, max - 1);
     if (d > deepest) deepest = d;
     if (deepest > max) break;
   }
