@@ -24,9 +24,10 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../config";
+import type { Provider } from "../../core/domain/channels";
 import type { BucketSpec } from "./interface";
 
-export type SendProvider = "ses" | "resend" | "telnyx" | "webhook";
+export type SendProvider = Provider;
 export type ManagedProvider = Exclude<SendProvider, "webhook">;
 export type Region = "falkenstein" | "ashburn";
 
