@@ -28,6 +28,25 @@ describe("the Liquid engine factory", () => {
     expect(() => renderTemplate("text", parsed, {})).toThrow(/render limit exceeded/);
   });
 
+  it("stops exponential growth through capture (not charged by liquidjs itself)", () => {
+    const src = "{% capture s %}xxxxxxxxxx{% endcapture %}{% for i in (1..25) %}{% capture s %}{{ s }}{{ s }}{% endcapture %}{% endfor %}{{ s | size }}";
+    let caught: unknown;
+    try {
+      renderTemplate("text", parseTemplate("text", src), {});
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(TemplateError);
+    expect((caught as TemplateError).message).toMatch(/render limit exceeded/);
+  });
+
+  it("refuses a rendered output larger than the output cap before anything flattens it", () => {
+    const blob = "y".repeat(16 * 1024);
+    const parsed = parseTemplate("html", "{% for i in (1..200) %}{{ blob | raw }}{% endfor %}");
+    expect(() => renderTemplate("html", parsed, { blob })).toThrow(/render limit exceeded \(the rendered output is \d+ characters/);
+    expect(renderTemplate("html", parseTemplate("html", "{% for i in (1..10) %}{{ blob }}{% endfor %}"), { blob })).toHaveLength(10 * blob.length);
+  });
+
   it("has no file system: include and render find nothing", () => {
     expect(() => renderTemplate("text", parseTemplate("text", "{% include '/etc/passwd' %}"), {})).toThrow(TemplateError);
   });

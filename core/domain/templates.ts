@@ -16,7 +16,7 @@
  *
  * Edge-safe: no node:* imports.
  */
-import { Liquid, type Template } from "liquidjs";
+import { CaptureTag, Liquid, type Context, type Template } from "liquidjs";
 
 export type TemplateKind = "html" | "text";
 
@@ -27,13 +27,32 @@ export interface TemplateLimits {
   renderMs: number;
   /** liquidjs allocation units one `render()` may use. */
   memory: number;
+  /**
+   * Characters one `render()` may output. Checked on the result before anything flattens it (V8 builds
+   * repeated output as a rope, so a 1 GB result can be "made" in milliseconds and explode when encoded).
+   */
+  outputChars: number;
 }
 
 export const TEMPLATE_LIMITS: TemplateLimits = {
   parseChars: 1024 * 1024,
   renderMs: 100,
   memory: 2_000_000,
+  outputChars: 2 * 1024 * 1024,
 };
+
+/**
+ * `{% capture %}` as liquidjs ships it, plus a charge of the captured length to the render's memory limit:
+ * liquidjs charges `append`, ranges, joins… but not capture, so doubling a captured string in a loop grew
+ * without bound (to V8's maximum string length) in a few milliseconds.
+ */
+class ChargedCapture extends CaptureTag {
+  override *render(ctx: Context): Generator<unknown, void, string> {
+    yield* super.render(ctx);
+    const captured = ctx.bottom()[this.variable as keyof object] as unknown;
+    if (typeof captured === "string") ctx.memoryLimit.use(captured.length);
+  }
+}
 
 export type ParsedTemplate = Template[];
 
@@ -49,7 +68,7 @@ export class TemplateError extends Error {
 }
 
 export function createTemplateEngine(kind: TemplateKind, limits: TemplateLimits = TEMPLATE_LIMITS): Liquid {
-  return new Liquid({
+  const engine = new Liquid({
     templates: {},
     strictFilters: true,
     strictVariables: false,
@@ -61,6 +80,8 @@ export function createTemplateEngine(kind: TemplateKind, limits: TemplateLimits 
     memoryLimit: limits.memory,
     ...(kind === "html" ? { outputEscape: "escape" as const } : {}),
   });
+  engine.registerTag("capture", ChargedCapture);
+  return engine;
 }
 
 // Per-isolate / per-process: engines are pure (no I/O, no state between renders).
@@ -96,11 +117,17 @@ export function parseTemplate(kind: TemplateKind, source: string): ParsedTemplat
  * many times the limit).
  */
 export function renderTemplate(kind: TemplateKind, parsed: ParsedTemplate, scope: object, budget?: { renderMs?: number; memory?: number }): string {
+  let out: string;
   try {
-    return engines[kind].renderSync(parsed, scope, budget ? { renderLimit: budget.renderMs, memoryLimit: budget.memory } : undefined) as string;
+    out = engines[kind].renderSync(parsed, scope, budget ? { renderLimit: budget.renderMs, memoryLimit: budget.memory } : undefined) as string;
   } catch (err) {
     throw toTemplateError(err, "render");
   }
+  // `length` of a rope is O(1): refuse before anything (encoding, escaping, sending) flattens it.
+  if (out.length > TEMPLATE_LIMITS.outputChars) {
+    throw new TemplateError(`render limit exceeded (the rendered output is ${out.length} characters; at most ${TEMPLATE_LIMITS.outputChars})`, "memory");
+  }
+  return out;
 }
 
 export interface TemplateField {
