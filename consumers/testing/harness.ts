@@ -12,7 +12,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import pg from "pg";
 import pino from "pino";
 import { parseConfig, type ConsumerConfig } from "../config";
-import { LOCAL_ENCRYPTION_KEY, localUrls, sandboxCredentials } from "../../dev/config";
+import { LOCAL_ENCRYPTION_KEY, localUrls, sandboxCredentials, testInstance } from "../../dev/config";
 import { startNatsServer, waitForNats } from "../../dev/nats-server";
 import { startSandbox } from "../../dev/sandbox/server";
 import type { TokenTaker } from "../app";
@@ -24,7 +24,9 @@ export const quietLog = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
 /** Tokens always granted: these tests are about delivery correctness, not pacing. */
 export const unlimitedTokens = (): TokenTaker => ({ bucketsFor: () => [], takeTokens: async () => undefined });
 
-export async function startTestNats(basePort: number): Promise<{ url: string; nc: NatsConnection; stop(): Promise<void> }> {
+export async function startTestNats(requestedPort: number): Promise<{ url: string; nc: NatsConnection; stop(): Promise<void> }> {
+  // Shifted like the test stack's ports, so checkouts running their suites side by side do not collide.
+  const basePort = requestedPort + 200 * testInstance();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bs-consumers-nats-"));
   const { child } = startNatsServer({ dataDir: dir, host: "127.0.0.1", clientPort: basePort, monitorPort: basePort + 1, wsPort: basePort + 2 });
   await waitForNats("127.0.0.1", basePort + 1);
@@ -53,7 +55,7 @@ export function testConfig(natsUrl: string, sandboxUrl: string, extra: Record<st
   return parseConfig({
     REGION: "falkenstein",
     DATABASE_URL: urls.databaseUrl,
-    REDIS_URL: "redis://127.0.0.1:6379/1",
+    REDIS_URL: urls.redisUrl,
     NATS_URL: natsUrl,
     HTTP_PORT: "0",
     SES_ENDPOINT: sandboxUrl,
