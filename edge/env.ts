@@ -6,6 +6,7 @@ import { z } from "zod";
 import { Region } from "../core/contract";
 import { ConfigError } from "../core/domain/errors";
 import type { BatchScheduler } from "./durable-objects/batch-scheduler";
+import type { FailoverState } from "./durable-objects/failover-state";
 import type { NatsPublisher } from "./durable-objects/nats-publisher";
 
 export { ConfigError };
@@ -41,13 +42,74 @@ export const EdgeConfig = z.object({
   RATE_LIMIT_FAILURE_POLICY: z.enum(["open", "closed"]),
   RATE_LIMIT_TIMEOUT_MS: positiveInt.max(10_000),
   DEFAULT_REGION: Region,
+  ...FailoverFields(),
 });
 export type EdgeConfig = z.infer<typeof EdgeConfig>;
+
+/**
+ * Region failover (edge/cron/failover.ts, docs/runbooks/failover.md). Off unless both health URLs are set; the
+ * DNS switch is off unless CLOUDFLARE_ZONE_ID is set. Everything else has a production default.
+ */
+function FailoverFields() {
+  const bool = z.enum(["true", "false"]).transform((v) => v === "true");
+  return {
+    /** The region that should serve when healthy; the other one is the secondary. */
+    FAILOVER_PRIMARY: Region.default("falkenstein"),
+    FAILOVER_HEALTH_URL_FALKENSTEIN: z.url({ protocol: /^https?$/ }).optional(),
+    FAILOVER_HEALTH_URL_ASHBURN: z.url({ protocol: /^https?$/ }).optional(),
+    /** Consecutive failed probes of the primary before failing over (only while the secondary is healthy). */
+    FAILOVER_FAIL_AFTER: positiveInt.max(100).default(3),
+    /** Consecutive healthy probes of the primary before failing back. */
+    FAILOVER_RECOVER_AFTER: positiveInt.max(1000).default(8),
+    FAILOVER_PROBES_PER_RUN: positiveInt.max(12).default(4),
+    /** Pause between the probes of one run: 4 × 14 s spreads a run over the minute with room to finish. */
+    FAILOVER_PROBE_SPACING_MS: z.coerce.number().int().min(0).max(20_000).default(14_000),
+    FAILOVER_PROBE_TIMEOUT_MS: positiveInt.max(10_000).default(3_000),
+    /** A region down this long (longer than a recipient lease, 60 s, plus clock skew) has its batches re-homed. */
+    FAILOVER_REHOME_AFTER_SECONDS: positiveInt.default(90),
+    /** Name of the FailoverState instance; one per deployment ("global"). */
+    FAILOVER_STATE_NAME: z.string().min(1).default("global"),
+    /** How long an isolate may reuse the region map it read for routing publishes. */
+    FAILOVER_MAP_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
+    /** Slack/Discord-compatible incoming webhook (JSON with `text` and `content`). */
+    ALERT_WEBHOOK: z.url({ protocol: /^https?$/ }).optional(),
+    CLOUDFLARE_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.cloudflare.com/client/v4"),
+    /** API token with DNS:Edit on this one zone only. */
+    CLOUDFLARE_API_TOKEN: optionalSecret,
+    CLOUDFLARE_ZONE_ID: optionalSecret,
+    /** The record the edge's NATS WebSocket endpoint resolves through, e.g. `nats.batchsender.com`. */
+    FAILOVER_DNS_RECORD_NAME: z.string().min(1).optional(),
+    FAILOVER_DNS_RECORD_TYPE: z.enum(["CNAME", "A", "AAAA"]).default("CNAME"),
+    FAILOVER_DNS_CONTENT_FALKENSTEIN: z.string().min(1).optional(),
+    FAILOVER_DNS_CONTENT_ASHBURN: z.string().min(1).optional(),
+    FAILOVER_DNS_PROXIED: bool.default(false),
+    /** 1 = automatic (required for proxied records), else 60–86400 s. */
+    FAILOVER_DNS_TTL: z.coerce.number().int().refine((v) => v === 1 || (v >= 60 && v <= 86_400), "1 or 60–86400").default(60),
+    /** Bearer token of the admin routes; unset = the routes answer 404. */
+    ADMIN_TOKEN: optionalSecret,
+  };
+}
+
+/** Cross-field rules of the failover settings: half a configuration is a misconfiguration. */
+function failoverIssues(c: EdgeConfig): string[] {
+  const issues: string[] = [];
+  if (!!c.FAILOVER_HEALTH_URL_FALKENSTEIN !== !!c.FAILOVER_HEALTH_URL_ASHBURN) {
+    issues.push("FAILOVER_HEALTH_URL_FALKENSTEIN and FAILOVER_HEALTH_URL_ASHBURN go together");
+  }
+  if (c.CLOUDFLARE_ZONE_ID) {
+    for (const k of ["CLOUDFLARE_API_TOKEN", "FAILOVER_DNS_RECORD_NAME", "FAILOVER_DNS_CONTENT_FALKENSTEIN", "FAILOVER_DNS_CONTENT_ASHBURN"] as const) {
+      if (!c[k]) issues.push(`${k} (required with CLOUDFLARE_ZONE_ID)`);
+    }
+  }
+  if (c.FAILOVER_DNS_PROXIED && c.FAILOVER_DNS_TTL !== 1) issues.push("FAILOVER_DNS_TTL (a proxied record needs 1 = automatic)");
+  return issues;
+}
 
 /** What workerd hands the Worker: the validated strings plus the Durable Object namespaces. */
 export interface Bindings {
   NATS_PUBLISHER: DurableObjectNamespace<NatsPublisher>;
   BATCH_SCHEDULER: DurableObjectNamespace<BatchScheduler>;
+  FAILOVER_STATE: DurableObjectNamespace<FailoverState>;
   [name: string]: unknown;
 }
 
@@ -63,7 +125,9 @@ export function loadConfig(env: Bindings): EdgeConfig {
     const fields = result.error.issues.map((i) => `${i.path.join(".")} (${i.message})`).join(", ");
     throw new ConfigError(`the Worker is misconfigured: ${fields}`);
   }
-  for (const binding of ["NATS_PUBLISHER", "BATCH_SCHEDULER"] as const) {
+  const crossField = failoverIssues(result.data);
+  if (crossField.length) throw new ConfigError(`the Worker is misconfigured: ${crossField.join(", ")}`);
+  for (const binding of ["NATS_PUBLISHER", "BATCH_SCHEDULER", "FAILOVER_STATE"] as const) {
     if (!env[binding]) throw new ConfigError(`the Worker is misconfigured: ${binding} binding missing`);
   }
   parsed.set(env, result.data);

@@ -8,13 +8,14 @@ import { runScheduled } from "./cron/scheduled";
 import type { Bindings } from "./env";
 
 export { BatchScheduler } from "./durable-objects/batch-scheduler";
+export { FailoverState } from "./durable-objects/failover-state";
 export { NatsPublisher } from "./durable-objects/nats-publisher";
 
 const app = buildApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  scheduled: async (_controller, env, ctx) => {
-    await runScheduled(env, ctx);
+  scheduled: async (controller, env, ctx) => {
+    await runScheduled(env, ctx, controller.scheduledTime);
   },
 } satisfies ExportedHandler<Bindings>;

@@ -15,7 +15,7 @@ import { Region } from "../../core/contract";
 import { queueDueBatches } from "../cron/due-batches";
 import { loadConfig, type Bindings } from "../env";
 import { openDb } from "../adapters/db";
-import { durableObjectPublisher } from "../adapters/publisher";
+import { edgePublisher } from "../adapters/routed-publisher";
 
 /**
  * Never arm closer than this: the Worker's clock may run slightly ahead of Postgres' `now()`, which would
@@ -41,7 +41,7 @@ export class BatchScheduler extends DurableObject<Bindings> {
     const region = Region.parse((await this.ctx.storage.get<string>(REGION_KEY)) ?? this.ctx.id.name);
     const { db, close } = openDb(loadConfig(this.env));
     try {
-      const { queued, more } = await queueDueBatches(db, durableObjectPublisher(this.env.NATS_PUBLISHER), { region });
+      const { queued, more } = await queueDueBatches(db, edgePublisher(this.env), { region });
       if (queued) console.log(`scheduler ${region}: queued ${queued} due batches`);
       const res = await db.execute<{ next_ms: number | string | null }>(sql`
         select (extract(epoch from min(scheduled_at)) * 1000)::float8 as next_ms

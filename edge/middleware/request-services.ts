@@ -6,14 +6,14 @@
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../hono-env";
 import { openDb } from "../adapters/db";
-import { durableObjectPublisher } from "../adapters/publisher";
+import { edgePublisher } from "../adapters/routed-publisher";
 import { durableObjectWakeups } from "../adapters/wakeups";
 
 export const requestServices: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { db, close } = openDb(c.get("config"));
   const deferred: Promise<unknown>[] = [];
   c.set("db", db);
-  c.set("publisher", durableObjectPublisher(c.env.NATS_PUBLISHER));
+  c.set("publisher", edgePublisher(c.env));
   c.set("wakeups", durableObjectWakeups(c.env.BATCH_SCHEDULER));
   c.set("defer", (what, work) => {
     deferred.push(work.catch((err: unknown) => console.error(`deferred ${what} failed`, err)));

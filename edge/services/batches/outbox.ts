@@ -41,7 +41,8 @@ export async function publishOutboxRow(db: Executor | Db, publisher: Publisher, 
   try {
     const region = regionOfSubject(row.subject);
     if (!region) throw new Error(`subject ${row.subject} names no region`);
-    // Region failover (DESIGN §9) plugs in here: choose the live region before publishing.
+    // `region` is the batch's home; the edge's publisher (adapters/routed-publisher.ts) sends it to the live
+    // region of the failover map and rewrites the subject to match.
     await publisher.publish(region, row.subject, JSON.stringify(row.payload), row.headers);
     await db.execute(sql`update outbox set published_at = now(), attempts = attempts + 1, last_error = null
                           where id = ${row.id} and published_at is null`);
