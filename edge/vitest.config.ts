@@ -28,6 +28,8 @@ export default defineProject({
           // Closed in tests: a broken limiter store fails loudly instead of silently letting everything pass.
           RATE_LIMIT_FAILURE_POLICY: "closed",
           RATE_LIMIT_TIMEOUT_MS: "2000",
+          // Not a Worker setting: where the failover tests find the sandbox's Cloudflare API, regions and alert sink.
+          TEST_SANDBOX_URL: urls.sandboxUrl,
         },
       },
     }),

@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { sandboxCredentials } from "../config";
+import { CloudflareSandbox } from "./cloudflare";
 import { SandboxControl } from "./control";
 import type { SandboxState } from "./flow";
 import { BodyTooLargeError, problem, readBody, writeReply, parseJson } from "./http";
@@ -52,7 +53,9 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       telnyx: [sandboxCredentials.telnyx.apiKey, ...(c.telnyx ?? [])],
     }),
   };
+  const cloudflare = new CloudflareSandbox();
   const reset = () => {
+    cloudflare.reset();
     state.store.clear();
     state.idempotency.clear();
     state.control.reset();
@@ -60,7 +63,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const held = new Set<() => void>();
 
   const server = createServer((req, res) => {
-    handle(state, reset, req, res, held).catch((err: unknown) => {
+    handle(state, reset, req, res, held, cloudflare).catch((err: unknown) => {
       console.error("sandbox: unhandled error", err);
       if (!res.headersSent) writeReply(res, problem(500, "Internal server error"));
       else res.destroy();
@@ -92,7 +95,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   };
 }
 
-async function handle(state: SandboxState, reset: () => void, req: IncomingMessage, res: ServerResponse, held: Set<() => void>): Promise<void> {
+async function handle(state: SandboxState, reset: () => void, req: IncomingMessage, res: ServerResponse, held: Set<() => void>, cloudflare: CloudflareSandbox): Promise<void> {
   const url = new URL(req.url ?? "/", "http://sandbox");
   let body: Buffer;
   try {
@@ -101,7 +104,7 @@ async function handle(state: SandboxState, reset: () => void, req: IncomingMessa
     if (err instanceof BodyTooLargeError) return writeReply(res, problem(413, "Payload too large", err.message));
     throw err;
   }
-  const reply = await route(state, reset, req, url, body);
+  const reply = cloudflare.handle(req.method ?? "GET", url, req.headers, body) ?? (await route(state, reset, req, url, body));
   if (reply.hold) return hold(req, res, held);
   writeReply(res, reply);
 }

@@ -133,13 +133,15 @@ const SWITCHES = new Set<FailoverEvent["kind"]>(["failover", "failback", "pinned
 
 /**
  * The I/O that follows one store update: DNS towards the active region (when a switch happened, or the
- * record is not yet verified there and this run has not tried), then one alert per event, the DNS outcome in
- * the switch alert, and a separate `[dns-failed]` alert the first time a sync towards a region fails.
+ * record is not yet verified there and this run has not tried), then one alert per event with the DNS
+ * outcome in the switch alert, then `[dns-failed]` (first failure towards a region, or with a switch) or
+ * `[dns-corrected]` (a retry or a first sync that had to change the record).
  */
 async function follow(deps: FailoverDeps, state: FailoverStateData, events: FailoverEvent[], run: { dnsTried: boolean }, report: FailoverReport): Promise<void> {
   const alert = deps.alert ?? (async () => {});
   const switched = events.some((e) => SWITCHES.has(e.kind));
   let dnsLine = "";
+  let dnsAlert: string | undefined;
   const d = deps.settings.dns;
   if (d && deps.dns && (switched || (state.dns.region !== state.active && !run.dnsTried))) {
     run.dnsTried = true;
@@ -148,17 +150,18 @@ async function follow(deps: FailoverDeps, state: FailoverStateData, events: Fail
     try {
       const r = await deps.dns.pointAt({ name: d.name, type: d.type, content, proxied: d.proxied, ttl: d.ttl });
       await deps.store.recordDns(state.active, true);
-      dnsLine = ` DNS ${d.name} → ${content} verified.`;
-      if (!switched && r.changed) await alert(`[dns-corrected] ${iso(deps.now())}: ${d.name} did not point at the active region ${state.active}; now ${content}, verified.`);
+      dnsLine = `; DNS ${d.name} → ${content} verified`;
+      if (!switched && r.changed) dnsAlert = `[dns-corrected] ${iso(deps.now())}: ${d.name} did not point at the active region ${state.active}; now ${content}, verified.`;
     } catch (err) {
       report.dns.failed++;
       const { alert: first } = await deps.store.recordDns(state.active, false);
       const reason = err instanceof Error ? err.message : String(err);
-      dnsLine = ` DNS ${d.name} NOT changed: ${reason}`;
-      if (first || switched) await alert(`[dns-failed] ${iso(deps.now())}: could not point ${d.name} at ${content} (${state.active}): ${reason}. The cron retries every minute.`);
+      dnsLine = `; DNS ${d.name} NOT changed: ${reason}`;
+      if (first || switched) dnsAlert = `[dns-failed] ${iso(deps.now())}: could not point ${d.name} at ${content} (${state.active}): ${reason}. The cron retries every minute.`;
     }
   }
   for (const e of events) await alert(describe(e) + (SWITCHES.has(e.kind) ? dnsLine : ""));
+  if (dnsAlert) await alert(dnsAlert);
   report.events.push(...events);
 }
 
