@@ -10,6 +10,7 @@ import { apiKeyAuth } from "./middleware/auth";
 import { ipRateLimit, keyRateLimit } from "./middleware/rate-limit";
 import { initRequest } from "./middleware/request-init";
 import { requestServices } from "./middleware/request-services";
+import { adminRoutes } from "./routes/admin";
 import { batchRoutes } from "./routes/batches";
 import { healthRoutes } from "./routes/health";
 
@@ -22,5 +23,7 @@ export function buildApp(): Hono<AppEnv> {
 
   app.use("/v1/*", ipRateLimit, requestServices, apiKeyAuth, keyRateLimit);
   app.route("/v1/batches", batchRoutes);
+  // Operator routes: 404 unless ADMIN_TOKEN is set; own Bearer auth, no API keys (routes/admin.ts).
+  app.route("/admin", adminRoutes);
   return app;
 }
