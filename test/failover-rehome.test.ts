@@ -84,7 +84,7 @@ describe("region down mid-send", () => {
         const h = natsHeaders();
         for (const [k, v] of Object.entries(headers)) h.set(k, v);
         const ack = await js.publish(subject, data, { headers: h });
-        published.push(subject);
+        published.push(`${subject} ${(JSON.parse(data) as { batchId: string }).batchId}`);
         return { stream: ack.stream, seq: ack.seq };
       },
     };
@@ -134,7 +134,9 @@ describe("region down mid-send", () => {
     expect(rehomedAt - killedAt).toBeGreaterThanOrEqual(LEASE_SECONDS * 1000);
     expect(alerts.map((a) => a.split(" ")[0])).toEqual(["[failover]", "[rehomed]"]);
     expect(await store.routes(settings.policy)).toEqual({ falkenstein: "ashburn", ashburn: "ashburn" });
-    expect(published).toEqual(["batch.ashburn.plan"]);
+    // The shared test database may hold other tests' stale falkenstein batches: re-homing moves those too
+    // (it is global by design), so only this batch's plans are asserted.
+    expect(published.filter((p) => p.endsWith(batchId))).toEqual([`batch.ashburn.plan ${batchId}`]);
     const { rows: outbox } = await cluster.pool.query<{ subject: string; published: boolean }>(
       "select subject, published_at is not null as published from outbox where payload->>'batchId' = $1",
       [batchId],
