@@ -52,11 +52,13 @@ export type EdgeConfig = z.infer<typeof EdgeConfig>;
  */
 function FailoverFields() {
   const bool = z.enum(["true", "false"]).transform((v) => v === "true");
+  // wrangler.toml lists every setting in every environment; "" there means "unset" (failover off).
+  const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
   return {
     /** The region that should serve when healthy; the other one is the secondary. */
     FAILOVER_PRIMARY: Region.default("falkenstein"),
-    FAILOVER_HEALTH_URL_FALKENSTEIN: z.url({ protocol: /^https?$/ }).optional(),
-    FAILOVER_HEALTH_URL_ASHBURN: z.url({ protocol: /^https?$/ }).optional(),
+    FAILOVER_HEALTH_URL_FALKENSTEIN: unsetIfEmpty(z.url({ protocol: /^https?$/ })),
+    FAILOVER_HEALTH_URL_ASHBURN: unsetIfEmpty(z.url({ protocol: /^https?$/ })),
     /** Consecutive failed probes of the primary before failing over (only while the secondary is healthy). */
     FAILOVER_FAIL_AFTER: positiveInt.max(100).default(3),
     /** Consecutive healthy probes of the primary before failing back. */
@@ -72,16 +74,16 @@ function FailoverFields() {
     /** How long an isolate may reuse the region map it read for routing publishes. */
     FAILOVER_MAP_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
     /** Slack/Discord-compatible incoming webhook (JSON with `text` and `content`). */
-    ALERT_WEBHOOK: z.url({ protocol: /^https?$/ }).optional(),
+    ALERT_WEBHOOK: unsetIfEmpty(z.url({ protocol: /^https?$/ })),
     CLOUDFLARE_API_BASE: z.url({ protocol: /^https?$/ }).default("https://api.cloudflare.com/client/v4"),
     /** API token with DNS:Edit on this one zone only. */
     CLOUDFLARE_API_TOKEN: optionalSecret,
     CLOUDFLARE_ZONE_ID: optionalSecret,
     /** The record the edge's NATS WebSocket endpoint resolves through, e.g. `nats.batchsender.com`. */
-    FAILOVER_DNS_RECORD_NAME: z.string().min(1).optional(),
+    FAILOVER_DNS_RECORD_NAME: unsetIfEmpty(z.string().min(1)),
     FAILOVER_DNS_RECORD_TYPE: z.enum(["CNAME", "A", "AAAA"]).default("CNAME"),
-    FAILOVER_DNS_CONTENT_FALKENSTEIN: z.string().min(1).optional(),
-    FAILOVER_DNS_CONTENT_ASHBURN: z.string().min(1).optional(),
+    FAILOVER_DNS_CONTENT_FALKENSTEIN: unsetIfEmpty(z.string().min(1)),
+    FAILOVER_DNS_CONTENT_ASHBURN: unsetIfEmpty(z.string().min(1)),
     FAILOVER_DNS_PROXIED: bool.default(false),
     /** 1 = automatic (required for proxied records), else 60–86400 s. */
     FAILOVER_DNS_TTL: z.coerce.number().int().refine((v) => v === 1 || (v >= 60 && v <= 86_400), "1 or 60–86400").default(60),
