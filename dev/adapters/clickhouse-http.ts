@@ -233,7 +233,9 @@ export async function startClickHouseHttp(opts: {
       res.end(errorText(err, 1001));
     });
   });
-  server.keepAliveTimeout = 10_000;
+  // Outlive clients' idle keep-alive sockets so a reused socket is never closed under a request.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port, opts.host, () => resolve());
