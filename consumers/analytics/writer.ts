@@ -59,7 +59,7 @@ interface Batch {
 }
 
 /** ClickHouse codes meaning "this data cannot be parsed/converted": a bad row, not a bad server. */
-const DATA_ERROR_CODES = new Set([6, 25, 26, 27, 38, 41, 53, 69, 70, 72, 117, 130, 321, 376, 1001]);
+const DATA_ERROR_CODES = new Set([6, 25, 26, 27, 38, 41, 53, 69, 70, 72, 117, 130, 321, 376]);
 
 function isDataError(err: unknown): boolean {
   const code = Number((err as { code?: unknown }).code);
