@@ -9,8 +9,21 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_CLICKHOUSE_DATABASE, openClickHouse, type ClickHouseConnection } from "./client";
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-export const CLICKHOUSE_MIGRATIONS_DIR = path.join(root, "migrations/clickhouse");
+/**
+ * migrations/clickhouse of the checkout or image: found by walking up from this file, which sits in
+ * consumers/analytics/ in the source tree but is bundled into dist/migrate.js by `npm run build`.
+ */
+function findMigrationsDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const candidate = path.join(dir, "migrations", "clickhouse");
+    if (fs.existsSync(candidate)) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error("migrations/clickhouse not found above " + fileURLToPath(import.meta.url));
+}
+
+export const CLICKHOUSE_MIGRATIONS_DIR = findMigrationsDir();
 
 export interface StorageOptions {
   /** A storage policy with a cold volume, declared in the server's config; none locally. */
