@@ -57,6 +57,9 @@ export const ConsumerConfig = z.object({
   TELNYX_API_KEY: z.string().min(1),
   TELNYX_MESSAGING_PROFILE_ID: z.string().min(1),
   ENCRYPTION_KEYS: EncryptionKeys,
+  /** Analytics (consumers/analytics); without it nothing is written to ClickHouse. */
+  CLICKHOUSE_URL: z.string().url().optional(),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z0-9_]+$/).default("batchsender"),
   /** Chunks processed at once by one process, per channel. */
   SENDER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /**

@@ -1,12 +1,16 @@
 /**
  * `npm run migrate`: creates the database if it is missing, then applies migrations/postgres in order with
  * drizzle's migrator (it records applied files in drizzle.__drizzle_migrations, so running it twice is a no-op).
+ * Then migrations/clickhouse when `CLICKHOUSE_URL` is set or the local ClickHouse of `npm start` answers
+ * (consumers/analytics/migrate.ts; the local stack applies them itself when it starts the server).
  */
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { drizzle } from "drizzle-orm/node-postgres";
 import { migrate } from "drizzle-orm/node-postgres/migrator";
+import { clickHouseFromEnv } from "../consumers/analytics/client";
+import { runClickHouseMigrations } from "../consumers/analytics/migrate";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -52,8 +56,19 @@ export async function runMigrations(databaseUrl: string): Promise<void> {
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/batchsender";
-  runMigrations(url).then(
-    () => console.log(`migrations applied to ${url.replace(/\/\/[^@]*@/, "//")}`),
+  const localClickHouse = "http://127.0.0.1:8124";
+  runMigrations(url)
+    .then(async () => {
+      console.log(`migrations applied to ${url.replace(/\/\/[^@]*@/, "//")}`);
+      const ch =
+        clickHouseFromEnv() ??
+        ((await fetch(`${localClickHouse}/ping`).then((r) => r.ok, () => false)) ? { url: localClickHouse } : undefined);
+      if (!ch) return console.log("ClickHouse: CLICKHOUSE_URL not set and no local server on :8124, skipped");
+      const r = await runClickHouseMigrations(ch);
+      console.log(`ClickHouse migrations applied to ${new URL(ch.url).host}/${r.database}: ${r.applied.join(", ") || "none new"}`);
+    })
+    .then(
+    () => {},
     (err) => {
       console.error(`migration failed: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);

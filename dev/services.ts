@@ -6,7 +6,9 @@
  * The sandbox runs as a supervised child (dev/sandbox/main.ts, dev/supervisor.ts): if it dies it is restarted
  * with backoff, like the consumers and the edge (its in-memory message store starts empty again).
  *
- * `DATABASE_URL`, `REDIS_URL`, `NATS_URL` + `NATS_WS_URL` from the environment replace the local ones.
+ * `DATABASE_URL`, `REDIS_URL`, `NATS_URL` + `NATS_WS_URL`, `CLICKHOUSE_URL` from the environment replace the
+ * local ones. The local ClickHouse is the chdb engine over HTTP (dev/adapters/clickhouse-http.ts); its
+ * migrations are applied here, whichever server it is.
  */
 import { spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -19,11 +21,14 @@ import { startNeonProxy } from "./adapters/neon-proxy";
 import { startUpstashRest } from "./adapters/upstash-rest";
 import { startNatsServer, waitForNats } from "./nats-server";
 import { SupervisedProcess, tailOf } from "./supervisor";
+import { startClickHouseHttp } from "./adapters/clickhouse-http";
+import { runClickHouseMigrations } from "../consumers/analytics/migrate";
+import { clickHouseFromEnv } from "../consumers/analytics/client";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-export type ServiceName = "postgres" | "redis" | "nats" | "neonProxy" | "upstash" | "sandbox";
-const ALL: ServiceName[] = ["postgres", "redis", "nats", "neonProxy", "upstash", "sandbox"];
+export type ServiceName = "postgres" | "redis" | "nats" | "neonProxy" | "upstash" | "sandbox" | "clickhouse";
+const ALL: ServiceName[] = ["postgres", "redis", "nats", "neonProxy", "upstash", "sandbox", "clickhouse"];
 
 export type LocalUrls = ReturnType<typeof localUrls>;
 
@@ -198,6 +203,17 @@ export async function startLocalServices(opts: {
       sandbox.markReady();
       started.push("sandbox");
       log(`started provider sandbox (pid ${sandbox.pid}) on ${urls.sandboxUrl}, supervised`);
+    }
+
+    if (want.has("clickhouse")) {
+      if (process.env.CLICKHOUSE_URL) urls.clickhouseUrl = process.env.CLICKHOUSE_URL;
+      else if (!(await isListening(ports.clickhouse))) {
+        const ch = await startClickHouseHttp({ host: HOST, port: ports.clickhouse, dataDir: path.join(opts.dataDir, "clickhouse") });
+        stops.push(ch.close);
+        started.push("clickhouse");
+        log(`started local ClickHouse ${ch.version} (chdb) on ${ch.url}`);
+      }
+      await runClickHouseMigrations(clickHouseFromEnv() ?? { url: urls.clickhouseUrl });
     }
   } catch (err) {
     await stop();

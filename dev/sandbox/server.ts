@@ -16,6 +16,7 @@ import { handleResend } from "./resend";
 import { handleSesSendEmail } from "./ses";
 import { MessageStore } from "./store";
 import { handleTelnyx } from "./telnyx";
+import { attachEvents, routeEvents } from "./events";
 import { PROVIDERS, SandboxConfigPatch, type MessageFilter, type Provider, type Reply, type SandboxCredentials, type SandboxMessage } from "./types";
 
 export type { MessageFilter, SandboxCredentials, SandboxMessage } from "./types";
@@ -81,6 +82,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     });
   });
   const port = (server.address() as AddressInfo).port;
+  attachEvents(state, `http://${opts.host}:${port}`); // provider webhooks, off until POST /_sandbox/events
   return {
     url: `http://${opts.host}:${port}`,
     port,
@@ -113,6 +115,7 @@ function route(state: SandboxState, reset: () => void, req: IncomingMessage, url
   const { method = "GET" } = req;
   const path = url.pathname;
   const key = `${method} ${path}`;
+  if (path.startsWith("/_sandbox/events")) return routeEvents(state, method, path, body).then((r) => r!);
   switch (key) {
     case "POST /v2/email/outbound-emails":
       return handleSesSendEmail(state, {
