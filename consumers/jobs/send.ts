@@ -68,7 +68,7 @@ export async function handleSendChunk(deps: SendDeps, msg: JsMsg): Promise<Chunk
     return "ack";
   }
   const token = randomUUID();
-  const scope = { batchId: body.batchId, ids: body.recipientIds, token };
+  const scope = { batchId: body.batchId, ids: body.recipientIds, token, generation: body.generation };
   const heartbeat = setInterval(() => {
     msg.working();
     extendLease(deps.db, { batchId: body.batchId, token }).catch((err) => log.warn({ err: (err as Error).message }, "lease extension failed"));

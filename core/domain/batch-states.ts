@@ -73,8 +73,11 @@ export const TERMINAL_RECIPIENT_STATES = [
   "cancelled",
 ] as const satisfies readonly RecipientStatus[];
 
-/** Rows a sender may claim: queued, or sending whose lease expired (its owner died). */
-export const CLAIMABLE_RECIPIENT_SQL = "(status = 'queued' or (status = 'sending' and lease_until < now()))";
+/** Rows a sender may claim (SQL): queued, or sending whose lease expired (its owner died). */
+export function claimableSql(alias?: string): string {
+  const p = alias ? `${alias}.` : "";
+  return `(${p}status = 'queued' or (${p}status = 'sending' and ${p}lease_until < now()))`;
+}
 
 /** Rows that are not terminal yet and count in the batch's `queued` counter. */
 export const UNFINISHED_RECIPIENT_STATES = ["queued", "sending"] as const satisfies readonly RecipientStatus[];
@@ -127,6 +130,15 @@ export function countersAddUpSql(alias?: string): string {
   const p = alias ? `${alias}.` : "";
   return `${p}sent + ${p}failed + ${p}suppressed + ${p}cancelled = ${p}total`;
 }
+
+/**
+ * Control calls (pause, resume, cancel, retry) one batch accepts per window; more answer 429 with
+ * Retry-After. Each accepted call costs the consumers a plan or a settle, so a loop must not flood them.
+ */
+export const CONTROL_LIMIT = { calls: 10, windowSeconds: 60 } as const;
+
+/** Rows a control call changes inline, in its own transaction; the consumers do the rest in bounded steps. */
+export const CONTROL_INLINE_ROWS = 500;
 
 const STATE = /^[a-z_]+$/;
 
