@@ -99,7 +99,7 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
       durable: planner.durable,
       concurrency: 2,
       log,
-      handle: (msg) => handlePlanMessage({ db: pool, js, region: config.REGION, log, maxDeliver: planner.maxDeliver }, msg),
+      handle: (msg) => handlePlanMessage({ db: pool, js, region: config.REGION, log, maxDeliver: planner.maxDeliver, deployment: config.NATS_URL }, msg),
     }),
   );
   for (const channel of CHANNELS) {
@@ -124,7 +124,7 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
     );
   }
   // Window top-ups, stranded work, cancel settling (consumers/jobs/reconcile.ts).
-  const reconciler = startReconciler({ db: pool, js, region: config.REGION, log });
+  const reconciler = startReconciler({ db: pool, js, region: config.REGION, log, deployment: config.NATS_URL });
   log.info({ port: http.port, concurrency: config.SENDER_CONCURRENCY }, "consumer started");
 
 

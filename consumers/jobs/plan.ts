@@ -35,6 +35,15 @@ export interface PlanDeps {
   maxInFlight?: number;
   /** Window sizing; default from process.env (PLAN_WINDOW_*, MANAGED_*_RPS, TENANT_SEND_RPS). */
   window?: PlanWindowConfig;
+  /**
+   * Which NATS deployment this process publishes to (its NATS_URL): recorded as the batch's `planned_by`
+   * so only consumers of the same deployment top its windows up. Default: process.env.NATS_URL.
+   */
+  deployment?: string;
+}
+
+export function deploymentOf(deps: Pick<PlanDeps, "deployment">): string {
+  return deps.deployment ?? process.env.NATS_URL ?? "default";
 }
 
 export type PlanResult =
@@ -164,13 +173,12 @@ async function planLocked(deps: PlanDeps, msg: PlanBatchMessage, traceId: string
     }
   }
   await Promise.all(inFlight);
-  if (ids.length > 0) {
+  if (ids.length > 0 || fromMessage) {
     await db.query(
-      "update batches set plan_cursor = greatest(plan_cursor, $3), planned_at = now() where id = $1 and plan_generation = $2",
-      [msg.batchId, generation, ids[ids.length - 1]],
+      `update batches set plan_cursor = greatest(plan_cursor, $3), planned_at = now(), planned_by = $4
+        where id = $1 and plan_generation = $2`,
+      [msg.batchId, generation, ids[ids.length - 1] ?? 0, deploymentOf(deps)],
     );
-  } else if (fromMessage) {
-    await db.query("update batches set planned_at = now() where id = $1 and plan_generation = $2", [msg.batchId, generation]);
   }
 
   // Nothing outstanding and nothing left to publish (all suppressed, cancelled or already done): complete.

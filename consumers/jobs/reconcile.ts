@@ -6,8 +6,9 @@
  * minute and cannot hold a NATS publish loop; the consumers already own planning, so they own this too.)
  *
  * Each tick, for the batches homed in this region:
- * 1. windows: every `processing` batch whose window is less than half full gets its next window published
- *    (plan.ts `topUpBatch`) — this is what continues windowed planning;
+ * 1. windows: every `processing` batch planned through this deployment's NATS (`planned_by`) whose window is
+ *    less than half full gets its next window published (plan.ts `topUpBatch`) — this is what continues
+ *    windowed planning;
  * 2. stranded work: a `processing` batch with no progress (no result recorded, no window planned) for
  *    `RECONCILE_STALE_SECONDS` is re-planned under a new plan generation from the first id, so rows `queued`
  *    in no live chunk and rows `sending` past their lease are covered again; older chunks claim nothing. A
@@ -22,7 +23,7 @@ import { z } from "zod";
 import { countersAddUpSql } from "../../core/domain/batch-states";
 import { ConfigError } from "../config";
 import { cancelAbandonedStep, cancelStep, hasUnfinishedRows, recountBatch, STEP_ROWS } from "./bounded-steps";
-import { planBatch, topUpBatch, type PlanDeps } from "./plan";
+import { deploymentOf, planBatch, topUpBatch, type PlanDeps } from "./plan";
 import { completeIfDone } from "./recipient-store";
 
 export interface ReconcileOptions {
@@ -63,7 +64,10 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
   const report: ReconcileReport = { ran: false, toppedUp: 0, replanned: [], settled: [], recounted: [], cancelledRows: 0 };
   const client = await deps.db.connect();
   try {
-    const got = await client.query<{ ok: boolean }>("select pg_try_advisory_lock($1, hashtext($2)) as ok", [LOCK_NAMESPACE, deps.region]);
+    // One tick per region and deployment at a time; ticks of deployments sharing the database (test stacks)
+    // may overlap, which every step below tolerates (guarded updates, SKIP LOCKED).
+    const key = `${deps.region}|${deploymentOf(deps)}`;
+    const got = await client.query<{ ok: boolean }>("select pg_try_advisory_lock($1, hashtext($2)) as ok", [LOCK_NAMESPACE, key]);
     if (!got.rows[0]?.ok) return report;
     report.ran = true;
     try {
@@ -71,7 +75,7 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
       await settleCancelled(deps, opts, report);
       if (ticks++ % 30 === 0) await recountDrifted(deps, report);
     } finally {
-      await client.query("select pg_advisory_unlock($1, hashtext($2))", [LOCK_NAMESPACE, deps.region]);
+      await client.query("select pg_advisory_unlock($1, hashtext($2))", [LOCK_NAMESPACE, key]);
     }
   } finally {
     client.release();
@@ -81,15 +85,16 @@ export async function reconcileOnce(deps: ReconcileDeps): Promise<ReconcileRepor
 
 async function reconcileActive(deps: ReconcileDeps, opts: ReconcileOptions, report: ReconcileReport): Promise<void> {
   const { db, log } = deps;
-  const { rows } = await db.query<{ id: string; tenant_id: string; status: string; stale: boolean }>(
+  const { rows } = await db.query<{ id: string; tenant_id: string; status: string; stale: boolean; ours: boolean }>(
     `select id, tenant_id, status::text as status,
             (coalesce(planned_at, queued_at, created_at) < now() - make_interval(secs => $2)
-             and updated_at < now() - make_interval(secs => $2)) as stale
+             and updated_at < now() - make_interval(secs => $2)) as stale,
+            coalesce(planned_by = $3, true) as ours
        from batches
       where region = $1 and status in ('queued', 'processing')
       order by planned_at nulls first
       limit 500`,
-    [deps.region, opts.staleSeconds],
+    [deps.region, opts.staleSeconds, deploymentOf(deps)],
   );
   for (const b of rows) {
     const batch = { batchId: b.id, tenantId: b.tenant_id };
@@ -122,6 +127,8 @@ async function reconcileActive(deps: ReconcileDeps, opts: ReconcileOptions, repo
       }
       continue;
     }
+    // Windows are topped up by the deployment whose NATS holds them (a stale batch is taken over above).
+    if (!b.ours) continue;
     const res = await topUpBatch(deps, batch);
     if (res.kind === "planned" && res.recipients > 0) report.toppedUp++;
   }

@@ -177,6 +177,11 @@ export const batches = pgTable(
     planCursor: bigint("plan_cursor", { mode: "number" }).notNull().default(0),
     /** When the planner last published a window of this batch. */
     plannedAt: timestamp("planned_at", { withTimezone: true }),
+    /**
+     * The NATS deployment whose planner publishes this batch's windows: only its consumers top the window up
+     * (a stale batch may be taken over by any). Several deployments can share one Postgres (test stacks).
+     */
+    plannedBy: text("planned_by"),
     /** Retry asked: failed rows last changed before this instant are re-queued by the planner in pages. */
     retryRequestedAt: timestamp("retry_requested_at", { withTimezone: true }),
     /** Rows or counters still to settle in bounded steps (cancel, retry) by the consumers' reconciler. */
