@@ -142,21 +142,35 @@ async function planLocked(deps: PlanDeps, msg: PlanBatchMessage, traceId: string
   );
   const outstanding = out.rows[0]?.n ?? 0;
   if (!fromMessage && outstanding * 2 >= window) return { kind: "planned", recipients: 0, chunks: 0, completed: false };
-  const want = Math.max(0, window - outstanding);
+  const size = CHUNK_SIZE[batch.provider];
+  // Whole chunks only (a partial one only at the end of the batch): a top-up never splits the stream into
+  // small chunks, so chunk count stays ~ recipients / chunk size however often it runs.
+  const want = Math.max(0, Math.floor((window - outstanding) / size) * size);
 
   const subject = subjects.send(deps.region, batch.channel);
-  const size = CHUNK_SIZE[batch.provider];
   const maxInFlight = deps.maxInFlight ?? 256;
   const h = natsHeaders();
   const trace = traceId ?? batch.trace_id ?? undefined;
   if (trace) h.set(TRACE_HEADER, trace);
 
+  // Barrier: a row above the cursor that is `sending` under a live lease was claimed by an OLDER generation
+  // (this one has not published it yet). If the window skipped it and its owner then released it (pause),
+  // no chunk of this generation would ever cover it. So the window stops before it, and moves on once that
+  // claim ends (recorded, released, or its lease expired).
+  const barrier = want > 0
+    ? await db.query<{ id: string | null }>(
+        `select min(id) as id from recipients
+          where batch_id = $1 and id > $2 and status = 'sending' and lease_until >= now()`,
+        [msg.batchId, cursor],
+      )
+    : { rows: [] };
+  const before = barrier.rows[0]?.id ? Number(barrier.rows[0].id) : Number.MAX_SAFE_INTEGER;
   const page = want > 0
     ? await db.query<{ id: string }>(
         `select id from recipients
-          where batch_id = $1 and id > $2 and ${claimableSql()}
+          where batch_id = $1 and id > $2 and id < $4 and ${claimableSql()}
           order by id limit $3`,
-        [msg.batchId, cursor, want],
+        [msg.batchId, cursor, want, before],
       )
     : { rows: [] };
   const ids = page.rows.map((r) => Number(r.id));
@@ -182,7 +196,7 @@ async function planLocked(deps: PlanDeps, msg: PlanBatchMessage, traceId: string
   }
 
   // Nothing outstanding and nothing left to publish (all suppressed, cancelled or already done): complete.
-  const completed = ids.length === 0 && outstanding === 0 ? await completeIfDone(db, msg.batchId) : false;
+  const completed = ids.length === 0 && outstanding === 0 && before === Number.MAX_SAFE_INTEGER ? await completeIfDone(db, msg.batchId) : false;
   if (ids.length > 0 || fromMessage || completed) {
     log.info({ batchId: msg.batchId, generation, recipients: ids.length, chunks, outstanding, window, completed }, "batch window planned");
   }

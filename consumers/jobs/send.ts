@@ -110,6 +110,13 @@ export async function handleSendChunk(deps: SendDeps, msg: JsMsg): Promise<Chunk
         msg.nak();
         return "nak";
       }
+      if (res.interrupted === "paused") {
+        // Claims released. Keep the chunk alive (its rows are in no other chunk of this plan generation): if
+        // the pause was real, the redelivery claims nothing and acks; if the status read was stale (a resume
+        // landed meanwhile), it sends them.
+        msg.nak(1000);
+        return "nak";
+      }
       retryIds = res.retryIds;
       reason = res.retryReason ?? "retryable provider error";
       retryAfterMs = res.retryAfterMs ?? 0;
