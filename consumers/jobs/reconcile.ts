@@ -89,7 +89,7 @@ async function reconcileActive(deps: ReconcileDeps, opts: ReconcileOptions, repo
     `select id, tenant_id, status::text as status,
             (coalesce(planned_at, queued_at, created_at) < now() - make_interval(secs => $2)
              and updated_at < now() - make_interval(secs => $2)) as stale,
-            coalesce(planned_by = $3, true) as ours
+            coalesce(planned_by = $3, false) as ours
        from batches
       where region = $1 and status in ('queued', 'processing')
       order by planned_at nulls first
