@@ -20,6 +20,7 @@ import { startHttpServer } from "./http/server";
 import { BatchStatusCache } from "./jobs/batch-status";
 import { handlePlanMessage } from "./jobs/plan";
 import { startPullLoop, type PullLoop } from "./jobs/pull-loop";
+import { startReconciler } from "./jobs/reconcile";
 import { ResultRecorder } from "./jobs/result-recorder";
 import { handleSendChunk } from "./jobs/send";
 import type { TakeTokens, TokenRequest } from "./jobs/send-calls";
@@ -98,7 +99,7 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
       durable: planner.durable,
       concurrency: 2,
       log,
-      handle: (msg) => handlePlanMessage({ db: pool, js, region: config.REGION, log, maxDeliver: planner.maxDeliver }, msg),
+      handle: (msg) => handlePlanMessage({ db: pool, js, region: config.REGION, log, maxDeliver: planner.maxDeliver, deployment: config.NATS_URL }, msg),
     }),
   );
   for (const channel of CHANNELS) {
@@ -122,6 +123,8 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
       await startPullLoop({ js, stream: streams.sends.name, durable: spec.durable, concurrency: config.SENDER_CONCURRENCY, log, handle: (msg) => handleSendChunk(deps, msg) }),
     );
   }
+  // Window top-ups, stranded work, cancel settling (consumers/jobs/reconcile.ts).
+  const reconciler = startReconciler({ db: pool, js, region: config.REGION, log, deployment: config.NATS_URL });
   log.info({ port: http.port, concurrency: config.SENDER_CONCURRENCY }, "consumer started");
 
 
@@ -132,7 +135,7 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
       softStop.abort();
       log.info("shutting down: releasing in-flight work");
       const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
-      const drained = Promise.all(loops.map((l) => l.stop()));
+      const drained = Promise.all([...loops.map((l) => l.stop()), reconciler.stop()]);
       const timer = setTimeout(() => {
         log.warn("grace period over: aborting in-flight provider calls");
         hardStop.abort();

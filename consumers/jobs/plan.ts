@@ -1,17 +1,31 @@
 /**
  * Planner (`batch.<region>.plan`): turns a queued batch into provider-sized chunks of recipient ids on
- * `send.<region>.<channel>`. Re-planning (redelivery, resume after pause) is harmless: chunks name ids, and
- * the sender's guarded claim skips rows that are already terminal or held by a live claim.
+ * `send.<region>.<channel>`, one WINDOW at a time (plan-window.ts): only what the batch's buckets can send in
+ * the next few seconds is published; the consumers' reconciler tops the window up as it drains
+ * (reconcile.ts calls `topUpBatch`). `plan_cursor` remembers the highest id the current plan generation has
+ * published, so a top-up never republishes rows already in a live chunk.
+ *
+ * Generations: resume, retry and a reconciler re-plan bump `plan_generation` and reset the cursor; plan
+ * messages and chunks carry the generation they belong to, and stale ones are dropped (here and in the
+ * sender's claim), so pause/resume loops cannot multiply chunks. Re-planning is harmless anyway: chunks name
+ * ids, and the sender's guarded claim skips rows that are terminal or held by a live claim.
+ *
+ * One planner per batch at a time: a session advisory lock keyed on the batch id (not the batch row lock,
+ * which the group commit of results needs); a second planner skips instead of waiting.
  */
 import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
+import type { Pool } from "pg";
 import type { Logger } from "pino";
 import { PlanBatchMessage as PlanBatchMessageSchema, SendChunkMessage, subjects, TRACE_HEADER, type PlanBatchMessage, type Region } from "../../core/contract";
+import { claimableSql, guardSql } from "../../core/domain/batch-states";
+import { requeueFailedStep, STEP_ROWS } from "./bounded-steps";
 import { CHUNK_SIZE, chunk, type ProviderName } from "./chunking";
+import { planWindowFromEnv, windowRecipients, type PlanWindowConfig } from "./plan-window";
 import { completeIfDone, type Db } from "./recipient-store";
 
 export interface PlanDeps {
-  db: Db;
+  db: Db & Pick<Pool, "connect">;
   js: JetStreamClient;
   region: Region;
   log: Logger;
@@ -19,27 +33,84 @@ export interface PlanDeps {
   heartbeat?: () => void;
   /** Publishes awaited concurrently (JetStream acks pipelined). */
   maxInFlight?: number;
-  pageSize?: number;
+  /** Window sizing; default from process.env (PLAN_WINDOW_*, MANAGED_*_RPS, TENANT_SEND_RPS). */
+  window?: PlanWindowConfig;
+  /**
+   * Which NATS deployment this process publishes to (its NATS_URL): recorded as the batch's `planned_by`
+   * so only consumers of the same deployment top its windows up. Default: process.env.NATS_URL.
+   */
+  deployment?: string;
+}
+
+export function deploymentOf(deps: Pick<PlanDeps, "deployment">): string {
+  return deps.deployment ?? process.env.NATS_URL ?? "default";
 }
 
 export type PlanResult =
   | { kind: "skipped"; reason: string }
   | { kind: "planned"; recipients: number; chunks: number; completed: boolean };
 
+interface PlanRow {
+  status: string;
+  channel: "email" | "sms" | "webhook";
+  provider: ProviderName;
+  mode: "managed" | "byok";
+  rate_limit_per_second: number | null;
+  dry_run: boolean;
+  plan_generation: number;
+  plan_cursor: string;
+  retry_requested_at: Date | null;
+  trace_id: string | null;
+}
+
+const LOCK_NAMESPACE = 0x62_73_70_6c; // "bspl"
+
+/** Runs `fn` holding the batch's planner lock; undefined when another planner holds it. */
+async function withPlannerLock<T>(deps: PlanDeps, batchId: string, fn: () => Promise<T>): Promise<T | undefined> {
+  const client = await deps.db.connect();
+  try {
+    const got = await client.query<{ ok: boolean }>("select pg_try_advisory_lock($1, hashtext($2)) as ok", [LOCK_NAMESPACE, batchId]);
+    if (!got.rows[0]?.ok) return undefined;
+    try {
+      return await fn();
+    } finally {
+      await client.query("select pg_advisory_unlock($1, hashtext($2))", [LOCK_NAMESPACE, batchId]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
 export async function planBatch(deps: PlanDeps, msg: PlanBatchMessage, traceId?: string): Promise<PlanResult> {
+  const res = await withPlannerLock(deps, msg.batchId, () => planLocked(deps, msg, traceId, true));
+  // Another planner works on this batch right now; it (or the reconciler's next top-up) covers it.
+  return res ?? { kind: "skipped", reason: "another planner holds the batch" };
+}
+
+/** Publishes the next window of a processing batch when less than half of it is outstanding (reconciler). */
+export async function topUpBatch(deps: PlanDeps, batch: { batchId: string; tenantId: string }): Promise<PlanResult> {
+  const res = await withPlannerLock(deps, batch.batchId, () => planLocked(deps, batch, undefined, false));
+  return res ?? { kind: "skipped", reason: "another planner holds the batch" };
+}
+
+async function planLocked(deps: PlanDeps, msg: PlanBatchMessage, traceId: string | undefined, fromMessage: boolean): Promise<PlanResult> {
   const { db, log } = deps;
-  const found = await db.query<{ status: string; channel: "email" | "sms" | "webhook"; provider: ProviderName }>(
-    `select b.status, b.channel, sc.provider
+  const found = await db.query<PlanRow>(
+    `select b.status, b.channel, sc.provider, sc.mode, sc.rate_limit_per_second, b.dry_run, b.plan_generation,
+            b.plan_cursor, b.retry_requested_at, b.trace_id
        from batches b join send_configs sc on sc.id = b.send_config_id
       where b.id = $1 and b.tenant_id = $2`,
     [msg.batchId, msg.tenantId],
   );
   const batch = found.rows[0];
   if (!batch) return { kind: "skipped", reason: "batch not found for tenant" };
+  if (msg.generation !== undefined && msg.generation < batch.plan_generation) {
+    return { kind: "skipped", reason: `stale plan generation ${msg.generation} < ${batch.plan_generation}` };
+  }
   if (batch.status === "queued") {
     await db.query(
       `update batches set status = 'processing', started_at = coalesce(started_at, now()), updated_at = now()
-        where id = $1 and status = 'queued'`,
+        where id = $1 and ${guardSql("planStart")}`,
       [msg.batchId],
     );
   } else if (batch.status !== "processing") {
@@ -47,48 +118,89 @@ export async function planBatch(deps: PlanDeps, msg: PlanBatchMessage, traceId?:
     return { kind: "skipped", reason: `batch is ${batch.status}` };
   }
 
-  const subject = subjects.send(deps.region, batch.channel);
+  // A retry asked for more failed rows than the edge re-queued inline: the rest, in bounded pages, first.
+  if (batch.retry_requested_at) {
+    for (;;) {
+      const n = await requeueFailedStep(db, msg.batchId, batch.retry_requested_at);
+      deps.heartbeat?.();
+      if (n < STEP_ROWS) break;
+    }
+    await db.query("update batches set retry_requested_at = null where id = $1 and retry_requested_at = $2", [msg.batchId, batch.retry_requested_at]);
+  }
+
+  const generation = batch.plan_generation;
+  const cursor = Number(batch.plan_cursor);
+  const window = windowRecipients(
+    { provider: batch.provider, mode: batch.mode, rateLimitPerSecond: batch.rate_limit_per_second, dryRun: batch.dry_run },
+    deps.region,
+    deps.window ?? planWindowFromEnv(),
+  );
+  // Outstanding: rows this generation already published and that are not finished. At most one window.
+  const out = await db.query<{ n: number }>(
+    "select count(*)::int as n from recipients where batch_id = $1 and id <= $2 and status in ('queued', 'sending')",
+    [msg.batchId, cursor],
+  );
+  const outstanding = out.rows[0]?.n ?? 0;
+  if (!fromMessage && outstanding * 2 >= window) return { kind: "planned", recipients: 0, chunks: 0, completed: false };
   const size = CHUNK_SIZE[batch.provider];
-  const pageSize = deps.pageSize ?? 10_000;
+  // Whole chunks only (a partial one only at the end of the batch): a top-up never splits the stream into
+  // small chunks, so chunk count stays ~ recipients / chunk size however often it runs.
+  const want = Math.max(0, Math.floor((window - outstanding) / size) * size);
+
+  const subject = subjects.send(deps.region, batch.channel);
   const maxInFlight = deps.maxInFlight ?? 256;
   const h = natsHeaders();
-  if (traceId) h.set(TRACE_HEADER, traceId);
+  const trace = traceId ?? batch.trace_id ?? undefined;
+  if (trace) h.set(TRACE_HEADER, trace);
 
+  // Barrier: a row above the cursor that is `sending` under a live lease was claimed by an OLDER generation
+  // (this one has not published it yet). If the window skipped it and its owner then released it (pause),
+  // no chunk of this generation would ever cover it. So the window stops before it, and moves on once that
+  // claim ends (recorded, released, or its lease expired).
+  const barrier = want > 0
+    ? await db.query<{ id: string | null }>(
+        `select min(id) as id from recipients
+          where batch_id = $1 and id > $2 and status = 'sending' and lease_until >= now()`,
+        [msg.batchId, cursor],
+      )
+    : { rows: [] };
+  const before = barrier.rows[0]?.id ? Number(barrier.rows[0].id) : Number.MAX_SAFE_INTEGER;
+  const page = want > 0
+    ? await db.query<{ id: string }>(
+        `select id from recipients
+          where batch_id = $1 and id > $2 and id < $4 and ${claimableSql()}
+          order by id limit $3`,
+        [msg.batchId, cursor, want, before],
+      )
+    : { rows: [] };
+  const ids = page.rows.map((r) => Number(r.id));
   let inFlight: Promise<unknown>[] = [];
-  let recipients = 0;
   let chunks = 0;
-  let after = 0;
-  // Keyset pages in id order keep memory flat for million-recipient batches.
-  for (;;) {
-    const page = await db.query<{ id: string }>(
-      `select id from recipients
-        where batch_id = $1 and id > $2
-          and (status = 'queued' or (status = 'sending' and lease_until < now()))
-        order by id limit $3`,
-      [msg.batchId, after, pageSize],
-    );
-    if (page.rows.length === 0) break;
-    const ids = page.rows.map((r) => Number(r.id));
-    after = ids[ids.length - 1]!;
-    for (const part of chunk(ids, size)) {
-      const body: SendChunkMessage = { batchId: msg.batchId, tenantId: msg.tenantId, recipientIds: part };
-      inFlight.push(deps.js.publish(subject, JSON.stringify(body), { headers: h }));
-      chunks++;
-      recipients += part.length;
-      if (inFlight.length >= maxInFlight) {
-        await Promise.all(inFlight);
-        inFlight = [];
-        deps.heartbeat?.();
-      }
+  for (const part of chunk(ids, size)) {
+    const body: SendChunkMessage = { batchId: msg.batchId, tenantId: msg.tenantId, recipientIds: part, generation };
+    inFlight.push(deps.js.publish(subject, JSON.stringify(body), { headers: h }));
+    chunks++;
+    if (inFlight.length >= maxInFlight) {
+      await Promise.all(inFlight);
+      inFlight = [];
+      deps.heartbeat?.();
     }
-    if (page.rows.length < pageSize) break;
   }
   await Promise.all(inFlight);
+  if (ids.length > 0 || fromMessage) {
+    await db.query(
+      `update batches set plan_cursor = greatest(plan_cursor, $3), planned_at = now(), planned_by = $4
+        where id = $1 and plan_generation = $2`,
+      [msg.batchId, generation, ids[ids.length - 1] ?? 0, deploymentOf(deps)],
+    );
+  }
 
-  // Nothing left to send (all suppressed, cancelled or already done): the batch is complete now.
-  const completed = recipients === 0 ? await completeIfDone(db, msg.batchId) : false;
-  log.info({ batchId: msg.batchId, recipients, chunks, completed }, "batch planned");
-  return { kind: "planned", recipients, chunks, completed };
+  // Nothing outstanding and nothing left to publish (all suppressed, cancelled or already done): complete.
+  const completed = ids.length === 0 && outstanding === 0 && before === Number.MAX_SAFE_INTEGER ? await completeIfDone(db, msg.batchId) : false;
+  if (ids.length > 0 || fromMessage || completed) {
+    log.info({ batchId: msg.batchId, generation, recipients: ids.length, chunks, outstanding, window, completed }, "batch window planned");
+  }
+  return { kind: "planned", recipients: ids.length, chunks, completed };
 }
 
 /** NATS handler: parse, plan, ack after the publishes; nak with backoff on errors, DLQ on the last delivery. */

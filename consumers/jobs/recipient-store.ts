@@ -7,11 +7,22 @@
  * `cancelled` count terminal rows. A batch completes exactly when sent+failed+suppressed+cancelled = total.
  */
 import type { Pool, PoolClient } from "pg";
+import { claimableSql, completionSql, isBatchDone } from "../../core/domain/batch-states";
 
 export type Db = Pick<Pool | PoolClient, "query">;
 
 /** How long a claim holds rows; the sender extends it with each heartbeat while it still works on them. */
 export const LEASE_SECONDS = 60;
+
+const CLAIMABLE_R = claimableSql("r");
+
+/** One chunk's claim: its rows, the claim token, and the plan generation it was published in (if any). */
+export interface ClaimScope {
+  batchId: string;
+  ids: number[];
+  token: string;
+  generation?: number;
+}
 
 export interface ClaimedRow {
   id: number;
@@ -22,31 +33,69 @@ export interface ClaimedRow {
 
 /**
  * Claims the chunk's claimable rows: `queued`, or `sending` whose lease expired (its owner died). Nothing is
- * claimed unless the batch is `processing`, so a paused or cancelled batch stops at the next chunk.
+ * claimed unless the batch is `processing` and, when the chunk names a plan generation, the batch is still in
+ * it: a chunk planned before a resume or re-plan claims nothing (its rows are in the current generation's
+ * chunks), so pause/resume loops cannot multiply work.
+ *
+ * Suppressions are checked here, at claim time, not only at insert (an address may be suppressed after the
+ * batch was created or scheduled): such rows become `suppressed` in the same statement, with the batch
+ * counters, and are not returned, so no provider call is made for them. Lock order as in
+ * `recordResultsGrouped`: recipient rows first, then the batch row.
  */
-export async function claimRecipients(db: Db, a: { batchId: string; ids: number[]; token: string }): Promise<ClaimedRow[]> {
-  const { rows } = await db.query<ClaimedRow & { id: string }>(
-    `update recipients
-        set status = 'sending', claim_token = $3, lease_until = now() + make_interval(secs => $4),
-            attempts = attempts + 1, updated_at = now()
-      where id = any($2::bigint[]) and batch_id = $1
-        and (status = 'queued' or (status = 'sending' and lease_until < now()))
-        and exists (select 1 from batches where id = $1 and status = 'processing')
-      returning id, address, variables, attempts`,
-    [a.batchId, a.ids, a.token, LEASE_SECONDS],
+export async function claimRecipients(db: Db, a: ClaimScope): Promise<ClaimedRow[]> {
+  const { rows } = await db.query<ClaimedRow & { id: string; suppressed_n: number }>(
+    `with b as (
+       select channel from batches
+        where id = $1 and status = 'processing' and ($5::int is null or plan_generation = $5)
+     ), c as (
+       select r.id,
+              (select s.reason from suppressions s
+                where s.tenant_id = r.tenant_id and s.channel = (select channel from b) and s.address = r.address) as supp
+         from recipients r
+        where r.id = any($2::bigint[]) and r.batch_id = $1 and exists (select 1 from b)
+          and ${CLAIMABLE_R}
+     ), u as (
+       update recipients r
+          set status = (case when c.supp is null then 'sending' else 'suppressed' end)::recipient_status,
+              claim_token = case when c.supp is null then $3::uuid end,
+              lease_until = case when c.supp is null then now() + make_interval(secs => $4) end,
+              attempts = r.attempts + (case when c.supp is null then 1 else 0 end),
+              last_error = case when c.supp is null then r.last_error else 'suppressed: ' || c.supp end,
+              updated_at = now()
+         from c
+        where r.id = c.id and ${CLAIMABLE_R}
+        returning r.id, r.address, r.variables, r.attempts, c.supp is not null as is_suppressed
+     ), counted as (
+       update batches set suppressed = suppressed + n.k, queued = queued - n.k, updated_at = now()
+         from (select count(*)::int as k from u where is_suppressed) n
+        where batches.id = $1 and n.k > 0
+       returning n.k
+     )
+     select u.id, u.address, u.variables, u.attempts, coalesce((select k from counted), 0) as suppressed_n
+       from u where not u.is_suppressed
+     union all
+     select null, null, null, null, k from counted where not exists (select 1 from u where not u.is_suppressed)`,
+    [a.batchId, a.ids, a.token, LEASE_SECONDS, a.generation ?? null],
   );
-  return rows.map((r) => ({ ...r, id: Number(r.id) })).sort((x, y) => x.id - y.id);
+  const suppressed = rows[0]?.suppressed_n ?? 0;
+  if (suppressed > 0) await completeIfDone(db, a.batchId);
+  return rows
+    .filter((r) => r.id !== null)
+    .map(({ suppressed_n: _s, ...r }) => ({ ...r, id: Number(r.id) }))
+    .sort((x, y) => x.id - y.id);
 }
 
 /** Rows of the chunk that another live claim still holds, and when the last of those leases runs out. */
-export async function heldElsewhere(db: Db, a: { batchId: string; ids: number[]; token: string }): Promise<{ count: number; msUntilExpiry: number }> {
+export async function heldElsewhere(db: Db, a: ClaimScope): Promise<{ count: number; msUntilExpiry: number }> {
   const { rows } = await db.query<{ n: number; ms: number | null }>(
     `select count(*)::int as n,
             (extract(epoch from max(lease_until) - now()) * 1000)::int as ms
        from recipients
       where id = any($2::bigint[]) and batch_id = $1 and status = 'sending'
-        and claim_token is distinct from $3 and lease_until >= now()`,
-    [a.batchId, a.ids, a.token],
+        and claim_token is distinct from $3 and lease_until >= now()
+        -- a chunk of an older plan generation waits for nobody: the current generation covers its rows
+        and ($4::int is null or exists (select 1 from batches where id = $1 and plan_generation = $4))`,
+    [a.batchId, a.ids, a.token, a.generation ?? null],
   );
   return { count: rows[0]?.n ?? 0, msUntilExpiry: Math.max(0, rows[0]?.ms ?? 0) };
 }
@@ -169,16 +218,19 @@ export async function releaseClaims(db: Db, a: { batchId: string; token: string;
   return res.rowCount ?? 0;
 }
 
-/** processing → completed, only when every recipient is terminal. Safe to call any number of times. */
+/**
+ * processing → completed, only when every recipient is terminal (and no retry still has failed rows to
+ * re-queue). Safe to call any number of times.
+ */
 export async function completeIfDone(db: Db, batchId: string): Promise<boolean> {
   const res = await db.query(
     `update batches set status = 'completed', completed_at = now(), updated_at = now()
-      where id = $1 and status = 'processing' and sent + failed + suppressed + cancelled >= total`,
+      where id = $1 and status = 'processing' and retry_requested_at is null and ${completionSql()}`,
     [batchId],
   );
   return (res.rowCount ?? 0) > 0;
 }
 
 export function isDone(c: BatchCounters | undefined): boolean {
-  return !!c && c.sent + c.failed + c.suppressed + c.cancelled >= c.total;
+  return isBatchDone(c);
 }

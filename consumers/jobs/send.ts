@@ -68,7 +68,7 @@ export async function handleSendChunk(deps: SendDeps, msg: JsMsg): Promise<Chunk
     return "ack";
   }
   const token = randomUUID();
-  const scope = { batchId: body.batchId, ids: body.recipientIds, token };
+  const scope = { batchId: body.batchId, ids: body.recipientIds, token, generation: body.generation };
   const heartbeat = setInterval(() => {
     msg.working();
     extendLease(deps.db, { batchId: body.batchId, token }).catch((err) => log.warn({ err: (err as Error).message }, "lease extension failed"));
@@ -108,6 +108,13 @@ export async function handleSendChunk(deps: SendDeps, msg: JsMsg): Promise<Chunk
       if (res.interrupted === "shutdown") {
         // Claims already released; hand the chunk to another consumer right away.
         msg.nak();
+        return "nak";
+      }
+      if (res.interrupted === "paused") {
+        // Claims released. Keep the chunk alive (its rows are in no other chunk of this plan generation): if
+        // the pause was real, the redelivery claims nothing and acks; if the status read was stale (a resume
+        // landed meanwhile), it sends them.
+        msg.nak(1000);
         return "nak";
       }
       retryIds = res.retryIds;

@@ -81,6 +81,8 @@ export const consumerSpecs = {
 export const PlanBatchMessage = z.object({
   batchId: z.string().uuid(),
   tenantId: z.string().uuid(),
+  /** The batch's plan generation when this plan was asked for; older ones are dropped. Absent: current. */
+  generation: z.number().int().nonnegative().optional(),
 });
 export type PlanBatchMessage = z.infer<typeof PlanBatchMessage>;
 
@@ -89,6 +91,8 @@ export const SendChunkMessage = z.object({
   batchId: z.string().uuid(),
   tenantId: z.string().uuid(),
   recipientIds: z.array(z.number().int().positive()).min(1).max(1000),
+  /** The plan generation that published this chunk; the sender claims nothing for an older one. */
+  generation: z.number().int().nonnegative().optional(),
 });
 export type SendChunkMessage = z.infer<typeof SendChunkMessage>;
 

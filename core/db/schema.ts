@@ -168,8 +168,32 @@ export const batches = pgTable(
     queuedAt: timestamp("queued_at", { withTimezone: true }),
     startedAt: timestamp("started_at", { withTimezone: true }),
     completedAt: timestamp("completed_at", { withTimezone: true }),
+    /**
+     * Plan generation (consumers/jobs/plan.ts): bumped by resume, retry and a reconciler re-plan. Plan and
+     * chunk messages carry it; the planner and the sender drop messages of an older generation.
+     */
+    planGeneration: integer("plan_generation").notNull().default(0),
+    /** Highest recipient id the current generation has published in a chunk (windowed planning). */
+    planCursor: bigint("plan_cursor", { mode: "number" }).notNull().default(0),
+    /** When the planner last published a window of this batch. */
+    plannedAt: timestamp("planned_at", { withTimezone: true }),
+    /**
+     * The NATS deployment whose planner publishes this batch's windows: only its consumers top the window up
+     * (a stale batch may be taken over by any). Several deployments can share one Postgres (test stacks).
+     */
+    plannedBy: text("planned_by"),
+    /** Retry asked: failed rows last changed before this instant are re-queued by the planner in pages. */
+    retryRequestedAt: timestamp("retry_requested_at", { withTimezone: true }),
+    /** Rows or counters still to settle in bounded steps (cancel, retry) by the consumers' reconciler. */
+    settlePending: boolean("settle_pending").notNull().default(false),
+    /** Control calls (pause/resume/cancel/retry) in the window starting at `controlWindowAt`. */
+    controlCalls: integer("control_calls").notNull().default(0),
+    controlWindowAt: timestamp("control_window_at", { withTimezone: true }),
   },
   (t) => [
+    index("batches_active_idx")
+      .on(t.region, t.status)
+      .where(sql`${t.status} in ('queued', 'processing') or ${t.settlePending}`),
     index("batches_tenant_created_idx").on(t.tenantId, t.createdAt),
     uniqueIndex("batches_tenant_idempotency_key")
       .on(t.tenantId, t.idempotencyKey)

@@ -21,19 +21,21 @@ export async function rehomeBatches(db: Db, publisher: Publisher, from: Region, 
   const batchIds: string[] = [];
   while (batchIds.length < MAX_PER_RUN) {
     const outbox = await db.transaction(async (tx): Promise<OutboxRow | null> => {
-      const res = await tx.execute<{ id: string; tenant_id: string; trace_id: string | null }>(sql`
-        update batches set region = ${to}, updated_at = now()
+      // A new plan generation from the first id: the dead region's windows (plan_cursor) never reach the new
+      // region's senders, so its planner must cover every unfinished row again (consumers/jobs/plan.ts).
+      const res = await tx.execute<{ id: string; tenant_id: string; trace_id: string | null; plan_generation: number }>(sql`
+        update batches set region = ${to}, plan_generation = plan_generation + 1, plan_cursor = 0, updated_at = now()
          where id = (select id from batches
                       where region = ${from} and status in ('queued', 'processing')
                       order by created_at
                       limit 1
                       for update skip locked)
            and region = ${from} and status in ('queued', 'processing')
-        returning id, tenant_id, trace_id`);
+        returning id, tenant_id, trace_id, plan_generation`);
       const batch = res.rows[0];
       if (!batch) return null;
       batchIds.push(batch.id);
-      return enqueuePlan(tx, { batchId: batch.id, tenantId: batch.tenant_id, region: to, traceId: batch.trace_id });
+      return enqueuePlan(tx, { batchId: batch.id, tenantId: batch.tenant_id, region: to, traceId: batch.trace_id, generation: Number(batch.plan_generation) });
     });
     if (!outbox) break;
     await publishOutboxRow(db, publisher, outbox);

@@ -20,6 +20,33 @@ import { startSandbox } from "../../dev/sandbox/server";
 import { compiledConsumerArgs, ensureBuilt } from "../../dev/build";
 import { consumerEnv } from "../../dev/stack";
 import { localUrls } from "../../dev/config";
+import { runMigrations } from "../../dev/migrate";
+
+/**
+ * The cluster's own database (`<test database>_cluster`, recreated by `start()`): the consumers' reconciler
+ * scans Postgres for the batches of its region, so the test stack's consumers must not see the cluster's
+ * batches (and the cluster's consumers must not see the stack's), exactly as two deployments would not.
+ */
+function clusterDatabaseUrl(): string {
+  const url = new URL(localUrls("test").databaseUrl);
+  url.pathname = `${url.pathname}_cluster`;
+  return url.toString();
+}
+
+async function recreateDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = url.pathname.slice(1);
+  if (!/^[A-Za-z0-9_]+$/.test(name)) throw new Error(`refusing to recreate a database named ${name}`);
+  url.pathname = "/postgres";
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await admin.end();
+  }
+  await runMigrations(databaseUrl);
+}
 
 type Sandbox = Awaited<ReturnType<typeof startSandbox>>;
 
@@ -52,7 +79,7 @@ export interface ConsumerProc {
 
 export class Cluster {
   readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "bs-cluster-"));
-  readonly databaseUrl = localUrls("test").databaseUrl;
+  readonly databaseUrl = clusterDatabaseUrl();
   readonly pool = new pg.Pool({ connectionString: this.databaseUrl, max: 4 });
   sandbox!: Sandbox;
   nc!: NatsConnection;
@@ -65,6 +92,7 @@ export class Cluster {
   constructor(private readonly extraEnv: Record<string, string> = {}) {}
 
   async start(): Promise<this> {
+    await recreateDatabase(this.databaseUrl);
     this.natsPort = await freePort();
     const monitor = await freePort();
     const ws = await freePort();
@@ -101,7 +129,7 @@ export class Cluster {
   }
 
   env(region: Region, port: number): Record<string, string> {
-    const urls = { ...localUrls("test"), sandboxUrl: this.sandbox.url };
+    const urls = { ...localUrls("test"), sandboxUrl: this.sandbox.url, databaseUrl: this.databaseUrl };
     return {
       ...consumerEnv(urls, region, port),
       NATS_URL: `nats://127.0.0.1:${this.natsPort}`,

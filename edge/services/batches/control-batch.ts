@@ -1,106 +1,144 @@
 /**
- * pause / resume / cancel / retry: each one guarded SQL transition (a racing writer can never move a batch
- * backwards), counters changed in the same statement as the recipient rows they count (DESIGN §3).
+ * pause / resume / cancel / retry: each one guarded SQL transition (core/domain/batch-states.ts; a racing
+ * writer can never move a batch backwards) that answers within a second whatever the batch's size:
+ *
+ * - the batch row changes in one short statement; recipient rows change inline only up to
+ *   CONTROL_INLINE_ROWS, in a bounded statement with the counters, and the consumers do the rest in bounded
+ *   steps (consumers/jobs/reconcile.ts for cancel, the planner for retry). No statement touches a whole
+ *   batch, so the group commit of results never waits behind a control call;
+ * - resume and retry start a new plan generation (plan messages and chunks of older ones are dropped by the
+ *   consumers), so a pause/resume loop cannot multiply chunks;
+ * - each batch accepts at most CONTROL_LIMIT calls per window (429 + Retry-After beyond), counted on the
+ *   batch row in the same guarded statement.
  */
 import { sql } from "drizzle-orm";
+import { CONTROL_INLINE_ROWS, guardSql, statusIn, CANCELLABLE_RECIPIENT_STATES } from "../../../core/domain/batch-states";
+import type { Executor } from "../../adapters/db";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView } from "./batch-view";
-import { assertBatchId, loadBatch, transitionRefused } from "./guards";
+import { assertBatchId, controlLimitSql, controlRefused, loadBatch } from "./guards";
 import { enqueuePlan, publishOutboxRow, type OutboxRow } from "./outbox";
 import type { TransitionResult } from "./send-batch";
 
 type Verb = (args: { ctx: ServiceCtx; input: { batchId: string } }) => Promise<TransitionResult>;
+
+const guard = (action: Parameters<typeof guardSql>[0]) => sql.raw(guardSql(action));
 
 /** queued|processing → paused. Senders claim nothing from a paused batch, so in-flight chunks drain. */
 export const pauseBatch: Verb = async ({ ctx, input }) => {
   const id = input.batchId;
   assertBatchId(id);
   const res = await ctx.db.execute(sql`
-    update batches set status = 'paused', updated_at = now()
-     where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and status in ('queued', 'processing')
+    update batches set status = 'paused', ${controlLimitSql.bump}, updated_at = now()
+     where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and ${guard("pause")} and ${controlLimitSql.ok}
     returning id`);
-  if (!res.rows.length) await transitionRefused(ctx.db, ctx.tenantId, id, "pause");
+  if (!res.rows.length) await controlRefused(ctx.db, ctx.tenantId, id, "pause");
   return { batch: toBatchView(await loadBatch(ctx.db, ctx.tenantId, id)) };
 };
 
-/** Shared tail of resume and retry: plan message through the outbox, published after commit. */
-async function requeue(ctx: ServiceCtx, id: string, action: string, statement: ReturnType<typeof sql>): Promise<TransitionResult> {
+/** Shared tail of resume and retry: plan message (with its generation) through the outbox, published after commit. */
+async function requeue(
+  ctx: ServiceCtx,
+  id: string,
+  action: "resume" | "retry",
+  statement: ReturnType<typeof sql>,
+  then?: (tx: Executor) => Promise<void>,
+): Promise<TransitionResult> {
   const outbox = await ctx.db.transaction(async (tx): Promise<OutboxRow> => {
-    const res = await tx.execute<{ region: string }>(statement);
+    const res = await tx.execute<{ region: string; plan_generation: number }>(statement);
     const row = res.rows[0];
-    if (!row) return transitionRefused(tx, ctx.tenantId, id, action);
-    return enqueuePlan(tx, { batchId: id, tenantId: ctx.tenantId, region: row.region, traceId: ctx.traceId });
+    if (!row) return controlRefused(tx, ctx.tenantId, id, action);
+    await then?.(tx);
+    return enqueuePlan(tx, { batchId: id, tenantId: ctx.tenantId, region: row.region, traceId: ctx.traceId, generation: Number(row.plan_generation) });
   });
   const published = await publishOutboxRow(ctx.db, ctx.publisher, outbox);
   return { batch: toBatchView(await loadBatch(ctx.db, ctx.tenantId, id)), published };
 }
 
-/** paused → queued, with a new plan message: the planner re-chunks the recipients still queued. */
+/** paused → queued under a new plan generation: the planner re-chunks the recipients still queued. */
 export const resumeBatch: Verb = async ({ ctx, input }) => {
   const id = input.batchId;
   assertBatchId(id);
   return requeue(ctx, id, "resume", sql`
-    update batches set status = 'queued', updated_at = now()
-     where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and status = 'paused'
-    returning region`);
+    update batches set status = 'queued', plan_generation = plan_generation + 1, plan_cursor = 0,
+                       ${controlLimitSql.bump}, updated_at = now()
+     where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and ${guard("resume")} and ${controlLimitSql.ok}
+    returning region, plan_generation`);
 };
 
 /**
- * completed|failed → queued for a batch with failed recipients: failed → queued (attempts reset, since the
- * caller asked for a fresh try), counters moved, plan published. No failed recipient → 409.
+ * completed|failed → queued for a batch with failed recipients, under a new plan generation. The first
+ * CONTROL_INLINE_ROWS failed rows go back to queued here (attempts reset: the caller asked for a fresh try),
+ * counters in the same statement; `retry_requested_at` tells the planner to re-queue the rest in bounded
+ * pages before it plans. No failed recipient → 409.
  */
 export const retryBatch: Verb = async ({ ctx, input }) => {
   const id = input.batchId;
   assertBatchId(id);
-  // A completed batch without failed recipients matches nothing: 409 naming its status.
-  return requeue(ctx, id, "retry", sql`
-    with b as (
-      select id from batches
-       where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and status in ('completed', 'failed')
-       for update
-    ), r as (
-      update recipients set status = 'queued', attempts = 0, last_error = null, claim_token = null,
-                            lease_until = null, updated_at = now()
-       where batch_id in (select id from b) and status = 'failed'
-      returning 1
-    )
-    update batches set status = 'queued', failed = failed - (select count(*) from r)::int,
-                       queued = queued + (select count(*) from r)::int, completed_at = null,
-                       queued_at = now(), updated_at = now()
-     where id in (select id from b) and (select count(*) from r) > 0
-    returning region`);
+  return requeue(
+    ctx,
+    id,
+    "retry",
+    sql`
+      update batches set status = 'queued', plan_generation = plan_generation + 1, plan_cursor = 0,
+                         retry_requested_at = now(), completed_at = null, queued_at = now(),
+                         ${controlLimitSql.bump}, updated_at = now()
+       where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and ${guard("retry")} and failed > 0
+         and ${controlLimitSql.ok}
+      returning region, plan_generation`,
+    async (tx) => {
+      await tx.execute(sql`
+        with picked as (
+          select id from recipients
+           where batch_id = ${id}::uuid and status = 'failed'
+           order by id limit ${CONTROL_INLINE_ROWS}
+           for update skip locked
+        ), r as (
+          update recipients set status = 'queued', attempts = 0, last_error = null, claim_token = null,
+                                lease_until = null, updated_at = now()
+            from picked where recipients.id = picked.id
+          returning 1
+        )
+        update batches set failed = failed - (select count(*) from r)::int,
+                           queued = queued + (select count(*) from r)::int,
+                           -- all re-queued inline: nothing left for the planner's pages
+                           retry_requested_at = case when (select count(*) from r) < ${CONTROL_INLINE_ROWS} then null else retry_requested_at end
+         where id = ${id}::uuid`);
+    },
+  );
 };
 
 /**
- * draft|scheduled|queued|processing|paused → cancelled. The batch row is locked first, then ONE statement
- * cancels every pending/queued recipient and adjusts the counters (`cancelled += n`, `queued -= n queued`).
- * Rows already claimed by a sender (`sending`) finish and are counted by the sender.
+ * draft|scheduled|queued|processing|paused → cancelled. The status flips at once (senders claim nothing from
+ * a cancelled batch and cancel what they hold at their next call); up to CONTROL_INLINE_ROWS pending/queued
+ * rows are cancelled inline with the counters, and `settle_pending` hands the rest to the consumers'
+ * reconciler, which cancels them in bounded steps. Rows already claimed (`sending`) finish with their sender.
  */
 export const cancelBatch: Verb = async ({ ctx, input }) => {
   const id = input.batchId;
   assertBatchId(id);
   await ctx.db.transaction(async (tx) => {
-    const locked = await tx.execute(sql`
-      select id from batches
-       where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid
-         and status in ('draft', 'scheduled', 'queued', 'processing', 'paused')
-       for update`);
-    if (!locked.rows.length) await transitionRefused(tx, ctx.tenantId, id, "cancel");
+    const flipped = await tx.execute(sql`
+      update batches set status = 'cancelled', settle_pending = true, completed_at = now(),
+                         ${controlLimitSql.bump}, updated_at = now()
+       where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and ${guard("cancel")} and ${controlLimitSql.ok}
+      returning id`);
+    if (!flipped.rows.length) await controlRefused(tx, ctx.tenantId, id, "cancel");
+    // Rows a sender is claiming right now are skipped (SKIP LOCKED): the reconciler gets them next.
     await tx.execute(sql`
-      with old as (
+      with picked as (
         select id, status from recipients
-         where batch_id = ${id}::uuid and status in ('pending', 'queued')
-         for update
+         where batch_id = ${id}::uuid and ${sql.raw(statusIn(CANCELLABLE_RECIPIENT_STATES))}
+         order by id limit ${CONTROL_INLINE_ROWS}
+         for update skip locked
       ), r as (
-        update recipients set status = 'cancelled', updated_at = now()
-          from old where recipients.id = old.id
-        returning old.status as was
+        update recipients set status = 'cancelled', last_error = 'batch cancelled', updated_at = now()
+          from picked where recipients.id = picked.id
+        returning picked.status as was
       )
-      update batches set status = 'cancelled',
-                         cancelled = cancelled + (select count(*) from r)::int,
-                         queued = queued - (select count(*) from r where was = 'queued')::int,
-                         completed_at = now(), updated_at = now()
-       where id = ${id}::uuid`);
+      update batches set cancelled = cancelled + (select count(*) from r)::int,
+                         queued = queued - (select count(*) from r where was = 'queued')::int
+       where id = ${id}::uuid and (select count(*) from r) > 0`);
   });
   return { batch: toBatchView(await loadBatch(ctx.db, ctx.tenantId, id)) };
 };

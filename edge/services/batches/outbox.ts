@@ -18,10 +18,10 @@ export interface OutboxRow {
 
 export async function enqueuePlan(
   tx: Executor,
-  msg: { batchId: string; tenantId: string; region: string; traceId: string | null },
+  msg: { batchId: string; tenantId: string; region: string; traceId: string | null; generation?: number },
 ): Promise<OutboxRow> {
   const region = Region.parse(msg.region);
-  const payload = PlanBatchMessage.parse({ batchId: msg.batchId, tenantId: msg.tenantId });
+  const payload = PlanBatchMessage.parse({ batchId: msg.batchId, tenantId: msg.tenantId, generation: msg.generation });
   const headers: Record<string, string> = msg.traceId ? { [TRACE_HEADER]: msg.traceId } : {};
   const res = await tx.execute<{ id: number }>(sql`
     insert into outbox (subject, payload, headers)

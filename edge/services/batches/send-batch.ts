@@ -7,6 +7,7 @@
  */
 import { sql } from "drizzle-orm";
 import { Region } from "../../../core/contract";
+import { guardSql } from "../../../core/domain/batch-states";
 import type { Executor } from "../../adapters/db";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
@@ -51,7 +52,7 @@ export async function sendBatch({ ctx, input }: { ctx: ServiceCtx; input: { batc
              queued_at = case when scheduled_at > now() then null else now() end,
              trace_id = ${ctx.traceId},
              updated_at = now()
-       where id = ${id}::uuid and tenant_id = ${tenantId}::uuid and status = 'draft'
+       where id = ${id}::uuid and tenant_id = ${tenantId}::uuid and ${sql.raw(guardSql("send"))}
       returning status::text as status, region, (extract(epoch from scheduled_at) * 1000)::float8 as scheduled_ms`);
     const row = res.rows[0];
     if (!row) return transitionRefused(tx, tenantId, id, "send");

@@ -1,0 +1,78 @@
+/**
+ * Windowed planning (fairness, DESIGN §5.9): how many recipients of one batch may sit in the SENDS stream
+ * (published, not yet finished) at once. The planner publishes only what the batch's buckets can send in the
+ * next `seconds`, never less than `minChunks` chunks, never more than `maxChunks`, and the consumers'
+ * reconciler tops the window up as it drains (consumers/jobs/reconcile.ts). So a million-recipient batch
+ * holds one window of chunks in the FIFO sender durable, not a million recipients' worth, and a batch
+ * started later is planned at once and waits behind at most one window per active batch.
+ *
+ * Trade-off: a batch's own throughput needs the top-up to keep up (it runs every `RECONCILE_INTERVAL_MS`);
+ * the window (5 s of sending by default) is far longer than that interval, so a batch never starves itself.
+ * Pure: limits in, a number out.
+ */
+import { z } from "zod";
+import { ConfigError } from "../config";
+import { DEFAULT_MANAGED_LIMITS, parseManagedLimits, type ManagedLimits, type Region, type SendProvider } from "../ratelimit/limits";
+import { CHUNK_SIZE } from "./chunking";
+
+export interface PlanWindowConfig {
+  seconds: number;
+  minChunks: number;
+  maxChunks: number;
+  limits: ManagedLimits;
+}
+
+export interface BatchRate {
+  provider: SendProvider;
+  mode: "managed" | "byok";
+  rateLimitPerSecond: number | null;
+  dryRun: boolean;
+}
+
+/** Recipients one provider call carries at most (a Resend batch call is one request for 100). */
+const PER_CALL: Record<SendProvider, number> = { ses: 1, resend: 100, telnyx: 1, webhook: 1 };
+const CONFIG_UNIT: Record<SendProvider, "requests" | "recipients"> = { ses: "recipients", resend: "requests", telnyx: "recipients", webhook: "requests" };
+
+/** The recipients per second this batch's buckets allow in `region` (tenant bucket included). */
+export function recipientsPerSecond(b: BatchRate, region: Region, limits: ManagedLimits): number {
+  if (b.dryRun) return Infinity;
+  let rate: number;
+  if (b.mode === "managed" && b.provider !== "webhook") {
+    const p = limits[b.provider];
+    const share = p.regionShare[region];
+    rate = p.requestsPerSecond * share * PER_CALL[b.provider];
+    if (p.recipientsPerSecond) rate = Math.min(rate, p.recipientsPerSecond * share);
+  } else {
+    const r = (b.rateLimitPerSecond || limits.configDefaultPerSecond[b.provider]) * limits.configRegionShare[region];
+    rate = CONFIG_UNIT[b.provider] === "requests" ? r * PER_CALL[b.provider] : r;
+  }
+  return Math.min(rate, limits.tenantPerSecond);
+}
+
+/** The window of one batch, in recipients: a whole number of chunks. */
+export function windowRecipients(b: BatchRate, region: Region, cfg: PlanWindowConfig): number {
+  const size = CHUNK_SIZE[b.provider];
+  const wanted = Math.ceil((recipientsPerSecond(b, region, cfg.limits) * cfg.seconds) / size);
+  const chunks = Math.max(cfg.minChunks, Math.min(cfg.maxChunks, Number.isFinite(wanted) ? wanted : cfg.maxChunks));
+  return chunks * size;
+}
+
+const PlanEnv = z.object({
+  PLAN_WINDOW_SECONDS: z.coerce.number().positive().max(3600).default(5),
+  PLAN_WINDOW_MIN_CHUNKS: z.coerce.number().int().min(1).max(10_000).default(4),
+  PLAN_WINDOW_MAX_CHUNKS: z.coerce.number().int().min(1).max(100_000).default(200),
+});
+
+export function parsePlanWindow(env: Record<string, string | undefined>): PlanWindowConfig {
+  const res = PlanEnv.safeParse(env);
+  if (!res.success) throw new ConfigError(`invalid plan window configuration: ${res.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
+  return { seconds: res.data.PLAN_WINDOW_SECONDS, minChunks: res.data.PLAN_WINDOW_MIN_CHUNKS, maxChunks: Math.max(res.data.PLAN_WINDOW_MIN_CHUNKS, res.data.PLAN_WINDOW_MAX_CHUNKS), limits: parseManagedLimits(env) };
+}
+
+let fromEnv: PlanWindowConfig | undefined;
+/** Parsed from `process.env` once (the same variables main.ts validates for the token buckets). */
+export function planWindowFromEnv(): PlanWindowConfig {
+  return (fromEnv ??= parsePlanWindow(process.env));
+}
+
+export const DEFAULT_PLAN_WINDOW: PlanWindowConfig = { seconds: 5, minChunks: 4, maxChunks: 200, limits: DEFAULT_MANAGED_LIMITS };
