@@ -5,6 +5,7 @@
  * The record goes through the process's ResultRecorder (group commit) and is awaited, so that bound holds.
  */
 import type { Logger } from "pino";
+import { backoffMs, retryWhileInfraDown, sleep } from "../retry";
 import { BucketStoreUnavailableError, type BucketSpec } from "../ratelimit/interface";
 import type { OutgoingMessage, ProviderClient, SendOutcome } from "../providers/interface";
 import type { Metrics } from "../metrics";
@@ -24,7 +25,10 @@ export interface TokenRequest {
   recipients: number;
 }
 
-export type TakeTokens = (specs: BucketSpec[], opts: { signal?: AbortSignal; onWait?: (waitMs: number) => void }) => Promise<void>;
+export type TakeTokens = (
+  specs: BucketSpec[],
+  opts: { signal?: AbortSignal; onWait?: (waitMs: number) => void; onStoreUnavailable?: (err: BucketStoreUnavailableError, waitMs: number) => void },
+) => Promise<void>;
 
 export interface CallDeps {
   db: Db;
@@ -48,8 +52,13 @@ export interface ChunkContext {
   batch: BatchForRender & { dryRun: boolean; sendConfig: { id: string; mode: "managed" | "byok"; rateLimitPerSecond: number | null } };
   token: string;
   client: ProviderClient;
-  /** Extends the message's ack wait (msg.working()). */
+  /** Extends the message's ack wait (msg.working()). The job runner's heartbeat already does so on a timer. */
   working: () => void;
+  /**
+   * The subset of `ids` this claim still holds. Called before every provider call; cheap (no query) while
+   * the lease has been extended recently, a guarded re-assertion of the claim when it has not.
+   */
+  ownedIds?: (ids: number[]) => Promise<number[]>;
 }
 
 export interface CallsResult {
@@ -60,19 +69,6 @@ export interface CallsResult {
   interrupted?: "paused" | "cancelled" | "shutdown";
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-
 export class ShutdownInterrupt extends Error {}
 
 async function takeTokens(deps: CallDeps, ctx: ChunkContext, specs: BucketSpec[]): Promise<void> {
@@ -81,29 +77,26 @@ async function takeTokens(deps: CallDeps, ctx: ChunkContext, specs: BucketSpec[]
     const waitSignal = deps.stopSignal ?? deps.signal;
     if (deps.stopping() || waitSignal.aborted || deps.signal.aborted) throw new ShutdownInterrupt("shutdown while waiting for tokens");
     try {
+      // The job runner's heartbeat keeps the message and the lease alive during every wait below.
       await deps.takeTokens(specs, {
         signal: waitSignal,
-        onWait: () => {
-          ctx.working();
-          deps.metrics.bucketWaits.inc({ provider });
+        onWait: () => deps.metrics.bucketWaits.inc({ provider }),
+        // Fail closed: while the store is down no tokens and no call; the wait goes on here (not a delivery).
+        onStoreUnavailable: (err, waitMs) => {
+          deps.metrics.bucketStoreDown.inc();
+          deps.log.warn({ err: err.message, waitMs }, "bucket store unavailable; sending paused");
         },
       });
       return;
     } catch (err) {
       if (waitSignal.aborted || deps.signal.aborted) throw new ShutdownInterrupt("aborted while waiting for tokens");
-      // Fail closed: no tokens, no call. Wait here (heartbeating) rather than burn a delivery attempt.
+      // A take that gave up on its own (a token wait limit) is retried here too; anything else is a fault.
       if (!(err instanceof BucketStoreUnavailableError) && !(err as { retryable?: boolean }).retryable) throw err;
-      deps.metrics.bucketStoreDown.inc();
-      deps.log.warn({ err: (err as Error).message }, "bucket store unavailable; sending paused");
-      ctx.working();
+      if (err instanceof BucketStoreUnavailableError) deps.metrics.bucketStoreDown.inc();
+      deps.log.warn({ err: (err as Error).message }, "token take failed; retrying");
       await sleep(500, deps.signal);
     }
   }
-}
-
-export function backoffMs(attempt: number, retryAfterMs = 0, baseMs = 250, capMs = 2000): number {
-  const exp = Math.min(capMs, baseMs * 2 ** attempt);
-  return Math.max(retryAfterMs, exp / 2 + Math.random() * (exp / 2));
 }
 
 function toFinal(o: SendOutcome): FinalResult | undefined {
@@ -122,8 +115,11 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
     // (next call, ack) before its results are durable.
     const counters = await deps.recorder.record({ batchId: batch.id, token, results });
     end();
-    if (isDone(counters)) await completeIfDone(deps.db, batch.id);
+    if (isDone(counters)) await retryWhileInfraDown(() => completeIfDone(deps.db, batch.id), { what: "batch completion", log: deps.log, signal: deps.signal });
   };
+  // Shutdown: give unsent rows back at once if the database answers; otherwise their lease runs out.
+  const releaseForShutdown = () =>
+    releaseClaims(deps.db, { batchId: batch.id, token }).catch((err) => deps.log.warn({ err: (err as Error).message }, "release at shutdown failed; rows wait for their lease"));
 
   // Render first: a recipient whose variables, template limits or rendered size are refused fails alone, with
   // the reason (permanent, never a redelivery); rendering yields to the event loop between recipients.
@@ -153,14 +149,14 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
         }
       } catch (err) {
         if (!(err instanceof ShutdownInterrupt)) throw err;
-        await releaseClaims(deps.db, { batchId: batch.id, token });
+        await releaseForShutdown();
         return { retryIds: [], interrupted: "shutdown" };
       }
       if (deps.stopping()) {
-        await releaseClaims(deps.db, { batchId: batch.id, token });
+        await releaseForShutdown();
         return { retryIds: [], interrupted: "shutdown" };
       }
-      const status = await deps.statuses.get(batch.id);
+      const status = await retryWhileInfraDown(() => deps.statuses.get(batch.id), { what: "batch status", log: deps.log, signal: deps.signal });
       if (status === "cancelled") {
         // Every row this claim still holds (unsent calls and earlier retries); recorded rows are skipped by
         // the claim guard, so they keep their real outcome.
@@ -171,11 +167,20 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
       }
       if (status !== "processing") {
         // Paused (or anything else that is not sending): give the rows back; a resume re-plans them.
-        await releaseClaims(deps.db, { batchId: batch.id, token });
+        await retryWhileInfraDown(() => releaseClaims(deps.db, { batchId: batch.id, token }), { what: "release of a paused chunk", log: deps.log, signal: deps.signal });
         return { retryIds: [], interrupted: "paused" };
       }
 
-      ctx.working();
+      // After a long stretch without a lease extension (database unreachable), another consumer may have
+      // taken over rows whose lease ran out: send only what this claim still holds.
+      if (ctx.ownedIds) {
+        const owned = new Set(await ctx.ownedIds(pending.map((m) => m.recipientId)));
+        if (owned.size < pending.length) {
+          deps.log.warn({ lost: pending.length - owned.size }, "claim lost while the lease could not be extended; skipping those rows");
+          pending = pending.filter((m) => owned.has(m.recipientId));
+          if (pending.length === 0) break;
+        }
+      }
       const outcomes: SendOutcome[] = batch.dryRun
         ? pending.map((m) => ({ recipientId: m.recipientId, status: "sent", providerMessageId: `dry-run:${m.idempotencyKey}` }))
         : await client.send(pending, deps.signal);
@@ -195,8 +200,7 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
       deps.metrics.retries.inc({ provider, via: "in_process" }, retry.length);
       const ids = new Set(retry.map((o) => o.recipientId));
       pending = pending.filter((m) => ids.has(m.recipientId));
-      ctx.working();
-      await sleep(backoffMs(attempt, retryAfter), deps.signal);
+      await sleep(backoffMs(attempt, { baseMs: 250, capMs: 2000, retryAfterMs: retryAfter }), deps.signal);
     }
   }
   return result;
