@@ -24,7 +24,8 @@ import {
 } from "../testing/harness";
 import { BatchStatusCache } from "./batch-status";
 import { ResultRecorder } from "./result-recorder";
-import { handleSendChunk, type SendDeps } from "./send";
+import { handleSendChunk } from "./catalog";
+import type { SendDeps } from "./send";
 
 const pool = testPool();
 let nats: Awaited<ReturnType<typeof startTestNats>>;

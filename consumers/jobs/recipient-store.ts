@@ -182,3 +182,48 @@ export async function completeIfDone(db: Db, batchId: string): Promise<boolean> 
 export function isDone(c: BatchCounters | undefined): boolean {
   return !!c && c.sent + c.failed + c.suppressed + c.cancelled >= c.total;
 }
+
+/** Rows this claim holds (`sending` under `token`): what an earlier run of the same delivery claimed. */
+export async function claimedBy(db: Db, a: { batchId: string; token: string }): Promise<ClaimedRow[]> {
+  const { rows } = await db.query<ClaimedRow & { id: string }>(
+    `select id, address, variables, attempts from recipients
+      where batch_id = $1 and claim_token = $2 and status = 'sending'`,
+    [a.batchId, a.token],
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id) })).sort((x, y) => x.id - y.id);
+}
+
+/**
+ * Re-asserts a claim after its lease may have run out: extends the lease of the rows this token still holds
+ * and answers their ids. A row another consumer took over meanwhile is not returned (and not touched).
+ */
+export async function reassertClaim(db: Db, a: { batchId: string; token: string; ids: number[] }): Promise<number[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `update recipients set lease_until = now() + make_interval(secs => $4)
+      where batch_id = $1 and claim_token = $2 and status = 'sending' and id = any($3::bigint[])
+      returning id`,
+    [a.batchId, a.token, a.ids, LEASE_SECONDS],
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/**
+ * Fails up to `limit` of a batch's recipients that are still `queued` (no claim holds them), with the
+ * reason, and moves the counters in the same statement. Bounded: the caller loops until it returns 0.
+ */
+export async function failQueuedRecipients(db: Db, a: { batchId: string; error: string; limit?: number }): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `with f as (
+       update recipients set status = 'failed', last_error = $2, updated_at = now()
+        where id in (select id from recipients where batch_id = $1 and status = 'queued' order by id limit $3 for update skip locked)
+          and status = 'queued'
+        returning id
+     ), b as (
+       update batches set failed = failed + (select count(*) from f), queued = queued - (select count(*) from f), updated_at = now()
+        where id = $1 and (select count(*) from f) > 0
+     )
+     select count(*)::int as n from f`,
+    [a.batchId, a.error, a.limit ?? 5000],
+  );
+  return rows[0]?.n ?? 0;
+}

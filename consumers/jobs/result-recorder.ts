@@ -34,6 +34,8 @@ export interface ResultRecorderOptions {
 
 /** The recorder was closed (process shutting down) while a write was still being retried. */
 export class RecorderClosedError extends Error {
+  /** The process is going away, not the message's fault: its claim must not be released (DESIGN §5.7). */
+  readonly infrastructure = true;
   constructor(cause: unknown) {
     super(`result recorder closed before the write landed: ${(cause as Error)?.message ?? String(cause)}`);
     this.name = "RecorderClosedError";
