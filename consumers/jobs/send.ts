@@ -51,8 +51,15 @@ interface BatchRow extends SendConfigRow {
   rate_limit_per_second: number | null;
 }
 
-/** When the lease was last known to be extended, per delivery (kept across the runner's re-runs). */
-const leases = new WeakMap<JobContext, { okAt: number }>();
+/** When the lease was last known to hold every row, per delivery (kept across the runner's re-runs). */
+interface LeaseState {
+  okAt: number;
+  /** Rows found taken over by another claim: never sent by this one. */
+  lost: Set<number>;
+}
+const leases = new WeakMap<JobContext, LeaseState>();
+/** 15 s of margin: heartbeats run every 5 s, so a gap this long means several failed extensions. */
+const leaseGap = (l: LeaseState) => Date.now() - l.okAt >= (LEASE_SECONDS - 15) * 1000;
 
 function mergeRows(a: ClaimedRow[], b: ClaimedRow[]): ClaimedRow[] {
   const byId = new Map<number, ClaimedRow>();
@@ -78,11 +85,14 @@ export async function sendChunk(deps: SendDeps, ctx: JobContext, body: SendChunk
   const scope = { batchId: body.batchId, ids: body.recipientIds, token };
   let lease = leases.get(ctx);
   if (!lease) {
-    const l = (lease = { okAt: Date.now() });
+    const l = (lease = { okAt: Date.now(), lost: new Set<number>() });
     leases.set(ctx, l);
     ctx.onHeartbeat(async () => {
+      // After a gap longer than the margin, a successful extension proves nothing about rows another
+      // consumer may have taken meanwhile: only the per-row re-assertion below may clear the gap.
+      const gap = leaseGap(l);
       await extendLease(deps.db, { batchId: body.batchId, token });
-      l.okAt = Date.now();
+      if (!gap) l.okAt = Date.now();
     });
   }
   const end = deps.metrics.claimSeconds.startTimer();
@@ -104,11 +114,14 @@ export async function sendChunk(deps: SendDeps, ctx: JobContext, body: SendChunk
         working: ctx.working,
         ownedIds: async (ids) => {
           // Heartbeats extend the lease every few seconds; only when none did for most of a lease could
-          // another consumer have taken rows over.
-          if (Date.now() - lease.okAt < (LEASE_SECONDS - 15) * 1000) return ids;
-          const owned = await reassertClaim(deps.db, { batchId: body.batchId, token, ids });
-          lease.okAt = Date.now();
-          return owned;
+          // another consumer have taken rows over. Then every row of the claim is re-asserted at once.
+          if (leaseGap(lease)) {
+            const all = claimed.map((r) => r.id);
+            const owned = new Set(await reassertClaim(deps.db, { batchId: body.batchId, token, ids: all }));
+            for (const id of all) if (!owned.has(id)) lease.lost.add(id);
+            lease.okAt = Date.now();
+          }
+          return ids.filter((id) => !lease.lost.has(id));
         },
         client: await deps.providers.clientFor(row),
         batch: {
