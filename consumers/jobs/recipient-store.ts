@@ -227,3 +227,30 @@ export async function failQueuedRecipients(db: Db, a: { batchId: string; error: 
   );
   return rows[0]?.n ?? 0;
 }
+
+/** Marks the rows of one multi-recipient provider call with its group, before the call (schema: `call_group`). */
+export async function markCallGroup(db: Db, a: { batchId: string; token: string; ids: number[]; group: string }): Promise<void> {
+  await db.query(
+    `update recipients set call_group = $4
+      where batch_id = $1 and claim_token = $2 and status = 'sending' and id = any($3::bigint[])`,
+    [a.batchId, a.token, a.ids, a.group],
+  );
+}
+
+/** The call groups some of `ids` were sent in before (outcome never recorded), by row id. */
+export async function priorCallGroups(db: Db, a: { batchId: string; ids: number[] }): Promise<Map<number, string>> {
+  const { rows } = await db.query<{ id: string; call_group: string }>(
+    `select id, call_group from recipients where batch_id = $1 and id = any($2::bigint[]) and call_group is not null`,
+    [a.batchId, a.ids],
+  );
+  return new Map(rows.map((r) => [Number(r.id), r.call_group]));
+}
+
+/** Every row of one earlier call, whatever its state now, so the call can be rebuilt exactly. */
+export async function rowsOfCallGroup(db: Db, a: { batchId: string; group: string }): Promise<ClaimedRow[]> {
+  const { rows } = await db.query<ClaimedRow & { id: string }>(
+    `select id, address, variables, attempts from recipients where batch_id = $1 and call_group = $2 order by id`,
+    [a.batchId, a.group],
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}

@@ -4,6 +4,7 @@
  * but not recorded" to the calls in flight, which is the whole duplicate bound for SES (no idempotency key).
  * The record goes through the process's ResultRecorder (group commit) and is awaited, so that bound holds.
  */
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { backoffMs, retryWhileInfraDown, sleep } from "../retry";
 import { BucketStoreUnavailableError, type BucketSpec } from "../ratelimit/interface";
@@ -11,7 +12,7 @@ import type { OutgoingMessage, ProviderClient, SendOutcome } from "../providers/
 import type { Metrics } from "../metrics";
 import type { BatchStatusCache } from "./batch-status";
 import { renderChunk, type BatchForRender } from "./render";
-import { completeIfDone, isDone, releaseClaims, type ClaimedRow, type Db, type FinalResult } from "./recipient-store";
+import { completeIfDone, isDone, markCallGroup, priorCallGroups, releaseClaims, rowsOfCallGroup, type ClaimedRow, type Db, type FinalResult } from "./recipient-store";
 import type { ResultRecorder } from "./result-recorder";
 
 export interface TokenRequest {
@@ -126,14 +127,14 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
   const { messages, failures } = await renderChunk(batch, claimed, { onYield: ctx.working });
   await record(failures.map((f): FinalResult => ({ id: f.id, status: "failed", error: f.reason })));
 
-  const calls: OutgoingMessage[][] = [];
-  for (let i = 0; i < messages.length; i += client.maxPerCall) calls.push(messages.slice(i, i + client.maxPerCall));
+  const calls = await planCalls(deps, ctx, claimed, messages);
   const result: CallsResult = { retryIds: [] };
   const retries = deps.inProcessRetries ?? 2;
 
   for (let c = 0; c < calls.length; c++) {
-    const remainingIds = () => calls.slice(c).flatMap((call) => call.map((m) => m.recipientId));
-    let pending = calls[c]!;
+    const remainingIds = () => calls.slice(c).flatMap((call) => [...call.own]);
+    const call = calls[c]!;
+    let pending = call.messages;
     for (let attempt = 0; ; attempt++) {
       try {
         if (!batch.dryRun) {
@@ -174,18 +175,29 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
       // After a long stretch without a lease extension (database unreachable), another consumer may have
       // taken over rows whose lease ran out: send only what this claim still holds.
       if (ctx.ownedIds) {
-        const owned = new Set(await ctx.ownedIds(pending.map((m) => m.recipientId)));
-        if (owned.size < pending.length) {
-          deps.log.warn({ lost: pending.length - owned.size }, "claim lost while the lease could not be extended; skipping those rows");
-          pending = pending.filter((m) => owned.has(m.recipientId));
-          if (pending.length === 0) break;
+        const mine = pending.map((m) => m.recipientId).filter((id) => call.own.has(id));
+        const owned = new Set(await ctx.ownedIds(mine));
+        if (owned.size < mine.length) {
+          deps.log.warn({ lost: mine.length - owned.size }, "claim lost while the lease could not be extended; skipping those rows");
+          for (const id of mine) if (!owned.has(id)) call.own.delete(id);
+          // A replayed call must stay exactly as it was (its key); a fresh one just drops the lost rows.
+          if (!call.replay) pending = pending.filter((m) => owned.has(m.recipientId));
+          if (call.own.size === 0) break;
         }
       }
-      const outcomes: SendOutcome[] = batch.dryRun
+      if (pending.length > 1 && !call.replay && !batch.dryRun) {
+        // Persisted before the call: if its outcome goes unrecorded, the rows are re-sent only as this group.
+        const ids = pending.map((m) => m.recipientId);
+        await retryWhileInfraDown(() => markCallGroup(deps.db, { batchId: batch.id, token, ids, group: callGroupOf(ids) }), { what: "call group", log: deps.log, signal: deps.signal });
+      }
+      const allOutcomes: SendOutcome[] = batch.dryRun
         ? pending.map((m) => ({ recipientId: m.recipientId, status: "sent", providerMessageId: `dry-run:${m.idempotencyKey}` }))
         : await client.send(pending, deps.signal);
-      for (const o of outcomes) deps.metrics.sends.inc({ provider, outcome: batch.dryRun ? "dry_run" : o.status });
-      await record(outcomes.map(toFinal).filter((f): f is FinalResult => !!f));
+      // A replayed call carries rows of other claims too: only this claim's rows are recorded or retried here.
+      const ownOutcomes = call.replay ? allOutcomes.filter((o) => call.own.has(o.recipientId)) : allOutcomes;
+      for (const o of ownOutcomes) deps.metrics.sends.inc({ provider, outcome: batch.dryRun ? "dry_run" : o.status });
+      await record(ownOutcomes.map(toFinal).filter((f): f is FinalResult => !!f));
+      const outcomes = ownOutcomes;
 
       const retry = outcomes.filter((o): o is Extract<SendOutcome, { status: "retry" }> => o.status === "retry");
       if (retry.length === 0) break;
@@ -199,9 +211,60 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
       }
       deps.metrics.retries.inc({ provider, via: "in_process" }, retry.length);
       const ids = new Set(retry.map((o) => o.recipientId));
-      pending = pending.filter((m) => ids.has(m.recipientId));
+      if (!call.replay) pending = pending.filter((m) => ids.has(m.recipientId));
       await sleep(backoffMs(attempt, { baseMs: 250, capMs: 2000, retryAfterMs: retryAfter }), deps.signal);
     }
   }
   return result;
+}
+
+interface PlannedCall {
+  messages: OutgoingMessage[];
+  /** Rows of this claim in the call (a replayed call may carry rows of other claims). */
+  own: Set<number>;
+  /** Rebuilt exactly as an earlier call whose outcome was never recorded. */
+  replay: boolean;
+}
+
+/** A stable name for the group of rows one call carries: the same ids always give the same group. */
+export function callGroupOf(ids: number[]): string {
+  return createHash("sha256")
+    .update([...ids].sort((a, b) => a - b).join(","))
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/**
+ * Splits the claim into provider calls. For a client that sends several recipients per call (Resend batch,
+ * whose idempotency key is derived from the call's recipient ids), rows that were already part of a call
+ * whose outcome went unrecorded (crash, hard shutdown) are re-sent only as that exact call, rebuilt from
+ * every row of its group, so the provider sees the same key and replays its answer instead of sending again
+ * — however a re-plan regrouped the rows into chunks. Fresh rows are sliced as before.
+ */
+async function planCalls(deps: CallDeps, ctx: ChunkContext, claimed: ClaimedRow[], messages: OutgoingMessage[]): Promise<PlannedCall[]> {
+  const { batch, client } = ctx;
+  const slice = (ms: OutgoingMessage[]) => {
+    const out: PlannedCall[] = [];
+    for (let i = 0; i < ms.length; i += client.maxPerCall) {
+      const part = ms.slice(i, i + client.maxPerCall);
+      out.push({ messages: part, own: new Set(part.map((m) => m.recipientId)), replay: false });
+    }
+    return out;
+  };
+  // Only rows claimed before can have been in an earlier call.
+  if (client.maxPerCall <= 1 || batch.dryRun || !claimed.some((r) => r.attempts > 1)) return slice(messages);
+  const prior = await retryWhileInfraDown(() => priorCallGroups(deps.db, { batchId: batch.id, ids: messages.map((m) => m.recipientId) }), {
+    what: "call groups",
+    log: deps.log,
+    signal: deps.signal,
+  });
+  if (prior.size === 0) return slice(messages);
+  const calls: PlannedCall[] = [];
+  for (const group of new Set(prior.values())) {
+    const rows = await retryWhileInfraDown(() => rowsOfCallGroup(deps.db, { batchId: batch.id, group }), { what: "call group rows", log: deps.log, signal: deps.signal });
+    const own = new Set(messages.filter((m) => prior.get(m.recipientId) === group).map((m) => m.recipientId));
+    // Rendering is deterministic: the rows render exactly as they did for the original call.
+    calls.push({ messages: (await renderChunk(batch, rows)).messages, own, replay: true });
+  }
+  return [...calls, ...slice(messages.filter((m) => !prior.has(m.recipientId)))];
 }
