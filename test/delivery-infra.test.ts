@@ -4,6 +4,8 @@
 // provider already accepted (sent again when the result write failed).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fs from "node:fs";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { consumerSpecs, streams } from "../core/contract";
 import { Cluster, type ConsumerProc } from "./support/cluster";
 import { batchRow, createQueuedBatch, createSendConfig, createTenant, recipientStatusCounts, type TestProvider } from "./support/fixtures";
 import { waitFor } from "./support/stack";
@@ -29,6 +31,17 @@ afterAll(async () => {
   await cluster.stop();
   await proxy?.close();
 }, 60_000);
+
+/** Messages of this region's durables that were delivered more than once and are not yet acked. */
+async function redelivered() {
+  const jsm = await jetstreamManager(cluster.nc);
+  const n = async (stream: string, durable: string) => (await jsm.consumers.info(stream, durable)).num_redelivered;
+  return {
+    planner: await n(streams.batches.name, consumerSpecs.planner("falkenstein").durable),
+    email: await n(streams.sends.name, consumerSpecs.sender("falkenstein", "email").durable),
+    sms: await n(streams.sends.name, consumerSpecs.sender("falkenstein", "sms").durable),
+  };
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -83,13 +96,16 @@ describe("delivery under a Postgres outage", () => {
     proxy.cut();
     const atCut = batches.map((b) => sentAtSandbox(b.batchId));
     await sleep(180_000);
-    // Nothing was sent during the outage beyond the calls already in flight, and the consumer lived through it.
+    // The outage spent no delivery: nothing was redelivered (a nak or an expired ack wait would show here),
+    // nothing sent beyond the calls already in flight, and the consumer lived through it.
+    expect(await redelivered()).toEqual({ planner: 0, email: 0, sms: 0 });
     expect(consumer.child.exitCode).toBeNull();
     for (const b of batches) expect(sentAtSandbox(b.batchId), b.provider).toBeLessThan(b.count);
     console.log(`sent at cut: ${atCut.join(", ")}; after 3 min: ${batches.map((b) => sentAtSandbox(b.batchId)).join(", ")}`);
     proxy.restore();
 
     for (const b of batches) await expectExactlyOnce(b);
+    expect((await jetstreamManager(cluster.nc).then((m) => m.streams.info(streams.dlq.name))).state.messages).toBe(0);
     const log = fs.readFileSync(consumer.logFile, "utf8");
     expect(log).toMatch(/infrastructure error; waiting and retrying in-process|failed; retrying/);
     await cluster.kill(consumer, "SIGTERM");
