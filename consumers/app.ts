@@ -14,15 +14,14 @@ import { connect } from "@nats-io/transport-node";
 import { Redis } from "ioredis";
 import pg from "pg";
 import type { Logger } from "pino";
-import { CHANNELS, consumerSpecs, streams } from "../core/contract";
 import type { ConsumerConfig } from "./config";
 import { startHttpServer } from "./http/server";
 import { BatchStatusCache } from "./jobs/batch-status";
-import { handlePlanMessage } from "./jobs/plan";
+import { catalog, type JobDeps } from "./jobs/catalog";
 import { startPullLoop, type PullLoop } from "./jobs/pull-loop";
 import { startReconciler } from "./jobs/reconcile";
 import { ResultRecorder } from "./jobs/result-recorder";
-import { handleSendChunk } from "./jobs/send";
+import { runJob } from "./jobs/runner";
 import type { TakeTokens, TokenRequest } from "./jobs/send-calls";
 import { createMetrics, type Metrics } from "./metrics";
 import { consumerSpecsFor, ensureTopology } from "./nats/setup";
@@ -42,7 +41,14 @@ export interface ConsumerApp {
 
 export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logger; tokens: (redis: Redis) => TokenTaker }): Promise<ConsumerApp> {
   const { log } = opts;
-  const pool = new pg.Pool({ connectionString: config.DATABASE_URL, max: config.SENDER_CONCURRENCY * CHANNELS.length + 4 });
+  // Timeouts turn a database that does not answer into errors the runner classifies and waits out
+  // (consumers/retry.ts), instead of a statement that hangs a chunk forever.
+  const pool = new pg.Pool({
+    connectionString: config.DATABASE_URL,
+    max: config.SENDER_CONCURRENCY * (catalog.length - 1) + 4,
+    connectionTimeoutMillis: 10_000,
+    query_timeout: 60_000,
+  });
   pool.on("error", (err) => log.error({ err: err.message }, "idle pg client error"));
   // Auto-pipelining: the token takes of all concurrent chunks issued in one event-loop turn go out in one
   // write (ioredis keeps one pipeline in flight and queues the next). Each take keeps its own reply, timeout
@@ -89,38 +95,38 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
 
   const statuses = new BatchStatusCache(pool);
   // One per process: results of all concurrent chunks (every channel) share one statement per flush.
-  const recorder = new ResultRecorder(pool);
+  const recorder = new ResultRecorder(pool, { log });
+  const deps: JobDeps = {
+    db: pool,
+    recorder,
+    js,
+    log,
+    metrics,
+    statuses,
+    providers,
+    region: config.REGION,
+    deployment: config.NATS_URL,
+    bucketsFor: tokens.bucketsFor,
+    takeTokens: tokens.takeTokens,
+    stopping: () => stopping,
+    signal: hardStop.signal,
+    stopSignal: softStop.signal,
+    maxDeliver: 0, // per entry, from its consumer spec (below)
+  };
+  const runner = { js, log, metrics, stopping: () => stopping, stopSignal: softStop.signal };
+  // One pull loop per catalog entry: decode, trace, heartbeat, ack/nak/DLQ all happen in runner.ts.
   const loops: PullLoop[] = [];
-  const planner = consumerSpecs.planner(config.REGION);
-  loops.push(
-    await startPullLoop({
-      js,
-      stream: streams.batches.name,
-      durable: planner.durable,
-      concurrency: 2,
-      log,
-      handle: (msg) => handlePlanMessage({ db: pool, js, region: config.REGION, log, maxDeliver: planner.maxDeliver, deployment: config.NATS_URL }, msg),
-    }),
-  );
-  for (const channel of CHANNELS) {
-    const spec = consumerSpecs.sender(config.REGION, channel);
-    const deps = {
-      db: pool,
-      recorder,
-      js,
-      log,
-      metrics,
-      statuses,
-      providers,
-      bucketsFor: tokens.bucketsFor,
-      takeTokens: tokens.takeTokens,
-      stopping: () => stopping,
-      signal: hardStop.signal,
-      stopSignal: softStop.signal,
-      maxDeliver: spec.maxDeliver,
-    };
+  for (const entry of catalog) {
+    const spec = entry.consumer(config.REGION);
     loops.push(
-      await startPullLoop({ js, stream: streams.sends.name, durable: spec.durable, concurrency: config.SENDER_CONCURRENCY, log, handle: (msg) => handleSendChunk(deps, msg) }),
+      await startPullLoop({
+        js,
+        stream: spec.stream,
+        durable: spec.durable,
+        concurrency: entry.concurrency({ senderConcurrency: config.SENDER_CONCURRENCY }),
+        log,
+        handle: (msg) => runJob(entry, deps, runner, msg, spec.maxDeliver),
+      }),
     );
   }
   // Window top-ups, stranded work, cancel settling (consumers/jobs/reconcile.ts).
@@ -142,6 +148,8 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
       }, graceMs);
       await Promise.race([drained, new Promise((r) => setTimeout(r, graceMs + 5000))]);
       clearTimeout(timer);
+      // Results still waiting for the database are given up only now (their rows wait for their lease).
+      recorder.close();
       await nc.drain().catch((err) => log.warn({ err: (err as Error).message }, "nats drain failed"));
       await http.close();
       await Promise.allSettled([pool.end(), redis.quit()]);

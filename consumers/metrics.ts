@@ -46,8 +46,14 @@ export function createMetrics(opts: { defaultMetrics?: boolean } = {}) {
     }),
     chunks: new Counter({
       name: "batchsender_chunks_total",
-      help: "Send chunks handled, by result (ack, nak, dlq, term).",
-      labelNames: ["result"] as const,
+      help: "Job messages handled (plan messages, send chunks), by job and result (ack, nak, dlq, term).",
+      labelNames: ["job", "result"] as const,
+      registers: [registry],
+    }),
+    infraWaits: new Counter({
+      name: "batchsender_infra_waits_total",
+      help: "In-process waits after an infrastructure error (Postgres, NATS, bucket store); no delivery spent.",
+      labelNames: ["job"] as const,
       registers: [registry],
     }),
     claimSeconds: new Histogram({

@@ -7,12 +7,15 @@
 import type { Redis } from "ioredis";
 import type { Region } from "../core/contract";
 import type { TokenTaker } from "./app";
-import { bucketsForSend, createRedisTokenBuckets, parseManagedLimits, takeWhenAvailable } from "./ratelimit";
+import { bucketsForSend, createRedisTokenBuckets, parseManagedLimits, takeWhenAvailable, type ManagedLimits, type TokenBuckets } from "./ratelimit";
 
 /** Throws when the rate-limit env overrides are invalid; main.ts calls it at startup. */
 export function createTokenTaker(redis: Redis, env: Record<string, string | undefined>, region: Region): TokenTaker {
-  const limits = parseManagedLimits(env);
-  const buckets = createRedisTokenBuckets(redis);
+  return tokenTakerFor(createRedisTokenBuckets(redis), parseManagedLimits(env), region);
+}
+
+/** The wiring over any bucket store (tests pass a scripted one). */
+export function tokenTakerFor(buckets: TokenBuckets, limits: ManagedLimits, region: Region): TokenTaker {
   return {
     bucketsFor: (req) =>
       bucketsForSend(

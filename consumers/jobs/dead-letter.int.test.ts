@@ -24,7 +24,9 @@ import {
 } from "../testing/harness";
 import { BatchStatusCache } from "./batch-status";
 import { ResultRecorder } from "./result-recorder";
-import { handleSendChunk, type SendDeps } from "./send";
+import { handleSendChunk, planJob, type JobDeps } from "./catalog";
+import { runJob } from "./runner";
+import type { SendDeps } from "./send";
 
 const pool = testPool();
 let nats: Awaited<ReturnType<typeof startTestNats>>;
@@ -40,6 +42,12 @@ beforeAll(async () => {
     filter_subject: subjects.send("falkenstein", "email"),
     ack_policy: AckPolicy.Explicit,
     max_deliver: 2,
+  });
+  await jsm.consumers.add(streams.batches.name, {
+    durable_name: "plan-dlq-test",
+    filter_subject: subjects.plan("falkenstein"),
+    ack_policy: AckPolicy.Explicit,
+    max_deliver: 1,
   });
 });
 
@@ -143,5 +151,66 @@ describe("dead letters", () => {
         expect(await batchRow(pool, batchId)).toMatchObject({ status: "cancelled", sent: 5, cancelled: 15, queued: 0 });
       }
     }
+  });
+
+  it("a chunk whose handler throws a per-message fault on every delivery ends in the DLQ, recipients failed, batch completed", async () => {
+    const { tenantId, sendConfigId } = await createTenantWithConfig(pool, "ses");
+    const { batchId, ids } = await createBatch(pool, { tenantId, sendConfigId, provider: "ses", count: 4, status: "processing" });
+    const js = jetstream(nats.nc);
+    const subject = subjects.send("falkenstein", "email");
+    await js.publish(subject, JSON.stringify({ batchId, tenantId, recipientIds: ids }));
+    const deps: SendDeps = {
+      db: pool,
+      recorder: new ResultRecorder(pool),
+      js,
+      log: quietLog,
+      metrics: createMetrics(),
+      statuses: new BatchStatusCache(pool),
+      providers: createRegistryFromConfig(testConfig(nats.url, sandbox.url)),
+      // A configuration the bucket wiring refuses: thrown inside the provider-call loop, every time.
+      bucketsFor: () => {
+        throw new Error("region falkenstein has no capacity for ses");
+      },
+      takeTokens: async () => undefined,
+      stopping: () => false,
+      signal: new AbortController().signal,
+      maxDeliver: 2,
+    };
+    const consumer = await js.consumers.get(streams.sends.name, "dlq-test");
+    const first = await consumer.next({ expires: 5000 });
+    expect(await handleSendChunk(deps, first!)).toBe("nak");
+    // Nothing sent, nothing stranded in `sending`: the fault gave the rows back.
+    expect(await statusCounts(pool, batchId)).toEqual({ queued: 4 });
+    const second = await consumer.next({ expires: 10_000 });
+    expect(second?.info.deliveryCount).toBe(2);
+    expect(await handleSendChunk(deps, second!)).toBe("dlq");
+    expect(await statusCounts(pool, batchId)).toEqual({ failed: 4 });
+    const { rows } = await pool.query<{ last_error: string }>("select distinct last_error from recipients where batch_id = $1", [batchId]);
+    expect(rows.map((r) => r.last_error)).toEqual(["gave up after 2 deliveries: region falkenstein has no capacity for ses"]);
+    expect(await batchRow(pool, batchId)).toMatchObject({ status: "completed", failed: 4, queued: 0 });
+    const jsm = await jetstreamManager(nats.nc);
+    const dead = DeadLetterMessage.parse((await jsm.streams.getMessage(streams.dlq.name, { last_by_subj: subjects.dlq(subject) }))!.json());
+    expect(dead).toMatchObject({ deliveries: 2, data: { batchId, unfinishedRecipientIds: ids } });
+    expect(sandbox.messages({ batchId })).toHaveLength(0);
+  });
+
+  it("a plan message that fails on its last delivery fails the batch's queued recipients and completes the batch", async () => {
+    const { tenantId, sendConfigId } = await createTenantWithConfig(pool, "ses");
+    const { batchId } = await createBatch(pool, { tenantId, sendConfigId, provider: "ses", count: 12, status: "queued" });
+    const js = jetstream(nats.nc);
+    await js.publish(subjects.plan("falkenstein"), JSON.stringify({ batchId, tenantId }));
+    // Chunk publishes refused for a reason that is the message's, not the infrastructure's.
+    const refusing = { ...js, publish: () => Promise.reject(new Error("maximum payload exceeded")) } as unknown as typeof js;
+    const deps = { db: pool, js: refusing, region: "falkenstein", log: quietLog } as unknown as JobDeps;
+    const consumer = await js.consumers.get(streams.batches.name, "plan-dlq-test");
+    const msg = await consumer.next({ expires: 5000 });
+    expect(await runJob(planJob, deps, { js, log: quietLog, stopping: () => false }, msg!, 1)).toBe("dlq");
+    expect(await statusCounts(pool, batchId)).toEqual({ failed: 12 });
+    expect(await batchRow(pool, batchId)).toMatchObject({ status: "completed", failed: 12, queued: 0 });
+    const { rows } = await pool.query<{ last_error: string }>("select distinct last_error from recipients where batch_id = $1", [batchId]);
+    expect(rows[0]!.last_error).toBe("planning gave up after 1 deliveries: maximum payload exceeded");
+    const jsm = await jetstreamManager(nats.nc);
+    const dead = DeadLetterMessage.parse((await jsm.streams.getMessage(streams.dlq.name, { last_by_subj: subjects.dlq(subjects.plan("falkenstein")) }))!.json());
+    expect(dead).toMatchObject({ deliveries: 1, data: { batchId, failedRecipients: 12 } });
   });
 });

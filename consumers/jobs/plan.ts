@@ -13,16 +13,17 @@
  * One planner per batch at a time: a session advisory lock keyed on the batch id (not the batch row lock,
  * which the group commit of results needs); a second planner skips instead of waiting.
  */
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
+import type { JetStreamClient } from "@nats-io/jetstream";
 import { headers as natsHeaders } from "@nats-io/nats-core";
 import type { Pool } from "pg";
 import type { Logger } from "pino";
-import { PlanBatchMessage as PlanBatchMessageSchema, SendChunkMessage, subjects, TRACE_HEADER, type PlanBatchMessage, type Region } from "../../core/contract";
+import { SendChunkMessage, subjects, TRACE_HEADER, type PlanBatchMessage, type Region } from "../../core/contract";
 import { claimableSql, guardSql } from "../../core/domain/batch-states";
 import { requeueFailedStep, STEP_ROWS } from "./bounded-steps";
 import { CHUNK_SIZE, chunk, type ProviderName } from "./chunking";
 import { planWindowFromEnv, windowRecipients, type PlanWindowConfig } from "./plan-window";
-import { completeIfDone, type Db } from "./recipient-store";
+import { completeIfDone, failQueuedRecipients, type Db } from "./recipient-store";
+import type { JobContext, JobOutcome } from "./runner";
 
 export interface PlanDeps {
   db: Db & Pick<Pool, "connect">;
@@ -203,35 +204,33 @@ async function planLocked(deps: PlanDeps, msg: PlanBatchMessage, traceId: string
   return { kind: "planned", recipients: ids.length, chunks, completed };
 }
 
-/** NATS handler: parse, plan, ack after the publishes; nak with backoff on errors, DLQ on the last delivery. */
-export async function handlePlanMessage(deps: PlanDeps & { maxDeliver: number }, msg: JsMsg): Promise<void> {
-  const traceId = msg.headers?.get(TRACE_HEADER) || undefined;
-  const log = deps.log.child({ traceId });
-  let body: PlanBatchMessage;
-  try {
-    body = PlanBatchMessageSchema.parse(JSON.parse(new TextDecoder().decode(msg.data)));
-  } catch (err) {
-    log.error({ err: (err as Error).message }, "malformed plan message; terminated");
-    msg.term("malformed");
-    return;
+/** Catalog handler (runner.ts does decode, trace, heartbeat, ack/nak/DLQ): plan, then ack after the publishes. */
+export async function planMessage(deps: PlanDeps, ctx: JobContext, body: PlanBatchMessage): Promise<JobOutcome> {
+  const res = await planBatch({ ...deps, log: ctx.log }, body, ctx.traceId);
+  if (res.kind === "skipped") ctx.log.info({ reason: res.reason }, "plan skipped");
+  return { kind: "ack" };
+}
+
+/**
+ * Dead letter of a plan message: no chunk may exist for the batch's still-queued recipients, so they fail
+ * with the reason (in bounded steps) and the batch completes, instead of staying `processing` forever.
+ * Rows held by a live claim are left to it. A paused or cancelled batch is left alone (resume re-plans).
+ */
+export async function failPlannedBatch(deps: PlanDeps, ctx: JobContext, body: PlanBatchMessage, reason: string): Promise<{ failedRecipients: number }> {
+  const started = await deps.db.query(
+    `update batches set status = 'processing', started_at = coalesce(started_at, now()), updated_at = now()
+      where id = $1 and tenant_id = $2 and status in ('queued', 'processing') returning id`,
+    [body.batchId, body.tenantId],
+  );
+  if ((started.rowCount ?? 0) === 0) return { failedRecipients: 0 };
+  const error = `planning gave up after ${ctx.deliveryCount} deliveries: ${reason}`.slice(0, 500);
+  let failed = 0;
+  for (;;) {
+    const n = await failQueuedRecipients(deps.db, { batchId: body.batchId, error });
+    failed += n;
+    if (n === 0) break;
   }
-  const heartbeat = setInterval(() => msg.working(), 10_000);
-  try {
-    const res = await planBatch({ ...deps, log: log.child({ batchId: body.batchId }), heartbeat: () => msg.working() }, body, traceId);
-    if (res.kind === "skipped") log.info({ batchId: body.batchId, reason: res.reason }, "plan skipped");
-    msg.ack();
-  } catch (err) {
-    log.error({ batchId: body.batchId, err: (err as Error).message }, "planning failed");
-    if (msg.info.deliveryCount >= deps.maxDeliver) {
-      const dead = { subject: msg.subject, data: body, deliveries: msg.info.deliveryCount, reason: (err as Error).message, failedAt: new Date().toISOString() };
-      await deps.js.publish(subjects.dlq(msg.subject), JSON.stringify(dead), { headers: msg.headers }).then(
-        () => msg.ack(),
-        () => msg.nak(30_000),
-      );
-    } else {
-      msg.nak(Math.min(60_000, 1000 * 2 ** (msg.info.deliveryCount - 1)));
-    }
-  } finally {
-    clearInterval(heartbeat);
-  }
+  await completeIfDone(deps.db, body.batchId);
+  ctx.log.warn({ failed, reason }, "plan dead-lettered; queued recipients failed");
+  return { failedRecipients: failed };
 }

@@ -234,3 +234,75 @@ export async function completeIfDone(db: Db, batchId: string): Promise<boolean> 
 export function isDone(c: BatchCounters | undefined): boolean {
   return isBatchDone(c);
 }
+
+/** Rows this claim holds (`sending` under `token`): what an earlier run of the same delivery claimed. */
+export async function claimedBy(db: Db, a: { batchId: string; token: string }): Promise<ClaimedRow[]> {
+  const { rows } = await db.query<ClaimedRow & { id: string }>(
+    `select id, address, variables, attempts from recipients
+      where batch_id = $1 and claim_token = $2 and status = 'sending'`,
+    [a.batchId, a.token],
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id) })).sort((x, y) => x.id - y.id);
+}
+
+/**
+ * Re-asserts a claim after its lease may have run out: extends the lease of the rows this token still holds
+ * and answers their ids. A row another consumer took over meanwhile is not returned (and not touched).
+ */
+export async function reassertClaim(db: Db, a: { batchId: string; token: string; ids: number[] }): Promise<number[]> {
+  const { rows } = await db.query<{ id: string }>(
+    `update recipients set lease_until = now() + make_interval(secs => $4)
+      where batch_id = $1 and claim_token = $2 and status = 'sending' and id = any($3::bigint[])
+      returning id`,
+    [a.batchId, a.token, a.ids, LEASE_SECONDS],
+  );
+  return rows.map((r) => Number(r.id));
+}
+
+/**
+ * Fails up to `limit` of a batch's recipients that are still `queued` (no claim holds them), with the
+ * reason, and moves the counters in the same statement. Bounded: the caller loops until it returns 0.
+ */
+export async function failQueuedRecipients(db: Db, a: { batchId: string; error: string; limit?: number }): Promise<number> {
+  const { rows } = await db.query<{ n: number }>(
+    `with f as (
+       update recipients set status = 'failed', last_error = $2, updated_at = now()
+        where id in (select id from recipients where batch_id = $1 and status = 'queued' order by id limit $3 for update skip locked)
+          and status = 'queued'
+        returning id
+     ), b as (
+       update batches set failed = failed + (select count(*) from f), queued = queued - (select count(*) from f), updated_at = now()
+        where id = $1 and (select count(*) from f) > 0
+     )
+     select count(*)::int as n from f`,
+    [a.batchId, a.error, a.limit ?? 5000],
+  );
+  return rows[0]?.n ?? 0;
+}
+
+/** Marks the rows of one multi-recipient provider call with its group, before the call (schema: `call_group`). */
+export async function markCallGroup(db: Db, a: { batchId: string; token: string; ids: number[]; group: string }): Promise<void> {
+  await db.query(
+    `update recipients set call_group = $4
+      where batch_id = $1 and claim_token = $2 and status = 'sending' and id = any($3::bigint[])`,
+    [a.batchId, a.token, a.ids, a.group],
+  );
+}
+
+/** The call groups some of `ids` were sent in before (outcome never recorded), by row id. */
+export async function priorCallGroups(db: Db, a: { batchId: string; ids: number[] }): Promise<Map<number, string>> {
+  const { rows } = await db.query<{ id: string; call_group: string }>(
+    `select id, call_group from recipients where batch_id = $1 and id = any($2::bigint[]) and call_group is not null`,
+    [a.batchId, a.ids],
+  );
+  return new Map(rows.map((r) => [Number(r.id), r.call_group]));
+}
+
+/** Every row of one earlier call, whatever its state now, so the call can be rebuilt exactly. */
+export async function rowsOfCallGroup(db: Db, a: { batchId: string; group: string }): Promise<ClaimedRow[]> {
+  const { rows } = await db.query<ClaimedRow & { id: string }>(
+    `select id, address, variables, attempts from recipients where batch_id = $1 and call_group = $2 order by id`,
+    [a.batchId, a.group],
+  );
+  return rows.map((r) => ({ ...r, id: Number(r.id) }));
+}

@@ -103,19 +103,25 @@ describe("ResultRecorder on Postgres", () => {
     expect(counters).toMatchObject({ sent: 4, failed: 0 });
   });
 
-  it("rejects every waiter when the flush fails, and writes nothing of it", async () => {
+  it("a statement failing for one entry's sake still lands every other entry; the bad one is kept and retried", async () => {
     const a = await processingBatch(3);
     const b = await processingBatch(3);
     const [ca] = await claimChunks(a.batchId, a.ids, 3);
     const [cb] = await claimChunks(b.batchId, b.ids, 3);
-    const rec = new ResultRecorder(pool);
-    const outcomes = await Promise.allSettled([
-      rec.record({ batchId: a.batchId, token: ca!.token, results: ca!.ids.map((id) => ({ id, status: "sent" as const })) }),
-      // An invalid claim token (not a uuid) fails the whole statement.
-      rec.record({ batchId: b.batchId, token: "not-a-uuid", results: cb!.ids.map((id) => ({ id, status: "sent" as const })) }),
-    ]);
-    expect(outcomes.map((o) => o.status)).toEqual(["rejected", "rejected"]);
-    expect(await statusCounts(pool, a.batchId)).toEqual({ sending: 3 });
-    expect(await batchRow(pool, a.batchId)).toMatchObject({ sent: 0, queued: 3 });
+    const rec = new ResultRecorder(pool, { retryCapMs: 20 });
+    const good = rec.record({ batchId: a.batchId, token: ca!.token, results: ca!.ids.map((id) => ({ id, status: "sent" as const })) });
+    // An invalid claim token (not a uuid) fails the whole grouped statement.
+    const bad = rec.record({ batchId: b.batchId, token: "not-a-uuid", results: cb!.ids.map((id) => ({ id, status: "sent" as const })) }).then(
+      () => "landed",
+      (e: Error) => e.name,
+    );
+    expect(await good).toMatchObject({ sent: 3 });
+    expect(await statusCounts(pool, a.batchId)).toEqual({ sent: 3 });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(rec.retries).toBeGreaterThan(1);
+    rec.close();
+    expect(await bad).toBe("RecorderClosedError");
+    // Nothing of the bad entry was written or released.
+    expect(await statusCounts(pool, b.batchId)).toEqual({ sending: 3 });
   });
 });

@@ -25,6 +25,10 @@ function fakeDb(answer: (params: unknown[]) => { batch_id: string }[] | Error = 
 
 const distinctBatches = (params: unknown[]) => [...new Set(params[1] as string[])];
 const tick = () => new Promise((r) => setImmediate(r));
+async function waitForCall(f: { calls: unknown[] }, i: number) {
+  for (let n = 0; n < 1000 && f.calls.length <= i; n++) await new Promise((r) => setTimeout(r, 2));
+  if (f.calls.length <= i) throw new Error(`statement ${i} never came`);
+}
 const entry = (batchId: string, token: string, ids: number[]): ResultEntry => ({
   batchId,
   token,
@@ -108,19 +112,43 @@ describe("ResultRecorder", () => {
     await Promise.all(p);
   });
 
-  it("rejects every caller of a failed statement, and keeps working afterwards", async () => {
-    let fail = true;
-    const f = fakeDb((p) => (fail ? new Error("connection terminated") : distinctBatches(p).map((id) => ({ batch_id: id, ...counters(1) }))));
-    const rec = new ResultRecorder(f.db);
-    const p = [rec.record(entry("b1", "t1", [1])), rec.record(entry("b2", "t2", [2]))].map((x) => x.then(() => "ok", (e: Error) => e.message));
-    await tick();
+  it("keeps the outcomes of a statement that failed on the infrastructure and retries it until it lands", async () => {
+    let failures = 2;
+    const f = fakeDb((p) => (failures-- > 0 ? Object.assign(new Error("Connection terminated unexpectedly"), {}) : distinctBatches(p).map((id) => ({ batch_id: id, ...counters(1) }))));
+    const rec = new ResultRecorder(f.db, { retryCapMs: 5 });
+    let settled = false;
+    const p = Promise.all([rec.record(entry("b1", "t1", [1])), rec.record(entry("b2", "t2", [2]))]).finally(() => (settled = true));
+    for (let i = 0; i < 3; i++) {
+      await waitForCall(f, i);
+      expect(settled).toBe(false);
+      f.calls[i]!.release();
+    }
+    const [c1, c2] = await p;
+    expect([c1?.sent, c2?.sent]).toEqual([1, 1]);
+    // The same rows each time: one group, retried whole.
+    expect(f.calls.map((c) => c.params[0])).toEqual([[1, 2], [1, 2], [1, 2]]);
+    expect(rec.retries).toBe(2);
+  });
+
+  it("splits a statement that fails for another reason so one bad entry does not hold the others", async () => {
+    const f = fakeDb((p) => ((p[2] as string[]).includes("bad") ? new Error("invalid input syntax for type uuid") : distinctBatches(p).map((id) => ({ batch_id: id, ...counters(1) }))));
+    const rec = new ResultRecorder(f.db, { retryCapMs: 5 });
+    const good = rec.record(entry("b1", "t1", [1]));
+    const bad = rec.record(entry("b2", "bad", [2])).then(
+      () => "landed",
+      (e: Error) => e.name,
+    );
+    await waitForCall(f, 0);
     f.calls[0]!.release();
-    expect(await Promise.all(p)).toEqual(["connection terminated", "connection terminated"]);
-    fail = false;
-    const q = rec.record(entry("b1", "t3", [3]));
-    await tick();
+    await waitForCall(f, 1);
     f.calls[1]!.release();
-    expect((await q)?.sent).toBe(1);
+    expect((await good)?.sent).toBe(1);
+    // The bad entry is still being retried (its outcome is never dropped) until the recorder is closed.
+    await waitForCall(f, 2);
+    rec.close();
+    f.calls[2]!.release();
+    for (let i = 3; i < f.calls.length; i++) f.calls[i]!.release();
+    expect(await bad).toBe("RecorderClosedError");
   });
 
   it("answers an empty entry without a statement", async () => {

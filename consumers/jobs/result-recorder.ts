@@ -7,14 +7,19 @@
  * Invariants the sender relies on (docs/delivery.md):
  * - a caller's promise resolves only after the statement that holds its rows has committed, so "record,
  *   then ack" and the SES duplicate bound (only calls in flight are unrecorded) are unchanged;
- * - if that statement fails, every caller in it rejects (and behaves as on any DB error); nothing is
- *   retried here, because the caller decides what a failed write means for its chunk.
+ * - a result handed to `record()` is a provider outcome that is already known: it is never given up. If the
+ *   statement fails it is retried (capped backoff) until it lands or the process dies (`close()`); the
+ *   write is idempotent under the claim token, so a statement that committed but whose answer was lost
+ *   is harmless to repeat. Releasing such rows back to `queued` would re-send them (DESIGN §5.7). A
+ *   statement that fails for a reason other than the infrastructure is split into one statement per
+ *   caller, so one bad entry never holds the results of other chunks.
  *
  * Scheduling: at most one flush in flight; while it runs the next one collects. A flush starts on the next
  * event-loop turn after the first entry arrives (or after `maxDelayMs`, if set), at once when `maxResults`
  * are queued, and right after the previous flush when entries are waiting. Under load this batches by
  * itself (the in-flight statement is the collection window); when idle it adds no timer latency.
  */
+import { backoffMs, isInfrastructureError, sleep } from "../retry";
 import { recordResultsGrouped, type BatchCounters, type Db, type ResultEntry } from "./recipient-store";
 
 export interface ResultRecorderOptions {
@@ -22,6 +27,19 @@ export interface ResultRecorderOptions {
   maxResults?: number;
   /** 0 (default): flush on the next event-loop turn (setImmediate); otherwise wait up to this many ms. */
   maxDelayMs?: number;
+  /** Longest wait between attempts of a failed statement. Default 5 s. */
+  retryCapMs?: number;
+  log?: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void };
+}
+
+/** The recorder was closed (process shutting down) while a write was still being retried. */
+export class RecorderClosedError extends Error {
+  /** The process is going away, not the message's fault: its claim must not be released (DESIGN §5.7). */
+  readonly infrastructure = true;
+  constructor(cause: unknown) {
+    super(`result recorder closed before the write landed: ${(cause as Error)?.message ?? String(cause)}`);
+    this.name = "RecorderClosedError";
+  }
 }
 
 interface Waiter {
@@ -37,13 +55,21 @@ export class ResultRecorder {
   private queuedResults = 0;
   private scheduled: { cancel: () => void } | undefined;
   private inFlight: Promise<void> | undefined;
+  private readonly closing = new AbortController();
+  /** Statements that failed and were retried (tests and metrics read it). */
+  retries = 0;
 
   constructor(
     private readonly db: Db,
-    opts: ResultRecorderOptions = {},
+    private readonly opts: ResultRecorderOptions = {},
   ) {
     this.maxResults = opts.maxResults ?? 250;
     this.maxDelayMs = opts.maxDelayMs ?? 0;
+  }
+
+  /** Ends retrying: waiters of a write that has not landed reject with RecorderClosedError. */
+  close(): void {
+    this.closing.abort();
   }
 
   /** Resolves with this batch's counters after the write committed; undefined when there was nothing to write. */
@@ -84,16 +110,33 @@ export class ResultRecorder {
   }
 
   private async write(waiters: Waiter[]): Promise<void> {
-    let counters: Map<string, BatchCounters>;
-    try {
-      counters = await recordResultsGrouped(
-        this.db,
-        waiters.map((w) => w.entry),
-      );
-    } catch (err) {
-      for (const w of waiters) w.reject(err);
+    for (let attempt = 0; ; attempt++) {
+      let counters: Map<string, BatchCounters>;
+      try {
+        counters = await recordResultsGrouped(
+          this.db,
+          waiters.map((w) => w.entry),
+        );
+      } catch (err) {
+        if (this.closing.signal.aborted) {
+          for (const w of waiters) w.reject(new RecorderClosedError(err));
+          return;
+        }
+        this.retries++;
+        const infra = isInfrastructureError(err);
+        if (!infra && waiters.length > 1) {
+          this.opts.log?.error({ err: (err as Error).message, entries: waiters.length }, "result statement failed; writing each chunk's results alone");
+          for (const w of waiters) await this.write([w]);
+          return;
+        }
+        const delay = backoffMs(attempt, { baseMs: 100, capMs: this.opts.retryCapMs ?? 5000 });
+        const level = infra ? "warn" : "error";
+        this.opts.log?.[level]({ err: (err as Error).message, attempt: attempt + 1, delay, results: waiters.reduce((n, w) => n + w.entry.results.length, 0) }, "result write failed; retrying (outcomes kept)");
+        await sleep(delay, this.closing.signal);
+        continue;
+      }
+      for (const w of waiters) w.resolve(counters.get(w.entry.batchId));
       return;
     }
-    for (const w of waiters) w.resolve(counters.get(w.entry.batchId));
   }
 }

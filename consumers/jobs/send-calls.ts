@@ -4,13 +4,15 @@
  * but not recorded" to the calls in flight, which is the whole duplicate bound for SES (no idempotency key).
  * The record goes through the process's ResultRecorder (group commit) and is awaited, so that bound holds.
  */
+import { createHash } from "node:crypto";
 import type { Logger } from "pino";
+import { backoffMs, retryWhileInfraDown, sleep } from "../retry";
 import { BucketStoreUnavailableError, type BucketSpec } from "../ratelimit/interface";
 import type { OutgoingMessage, ProviderClient, SendOutcome } from "../providers/interface";
 import type { Metrics } from "../metrics";
 import type { BatchStatusCache } from "./batch-status";
 import { renderChunk, type BatchForRender } from "./render";
-import { completeIfDone, isDone, releaseClaims, type ClaimedRow, type Db, type FinalResult } from "./recipient-store";
+import { completeIfDone, isDone, markCallGroup, priorCallGroups, releaseClaims, rowsOfCallGroup, type ClaimedRow, type Db, type FinalResult } from "./recipient-store";
 import type { ResultRecorder } from "./result-recorder";
 
 export interface TokenRequest {
@@ -24,7 +26,10 @@ export interface TokenRequest {
   recipients: number;
 }
 
-export type TakeTokens = (specs: BucketSpec[], opts: { signal?: AbortSignal; onWait?: (waitMs: number) => void }) => Promise<void>;
+export type TakeTokens = (
+  specs: BucketSpec[],
+  opts: { signal?: AbortSignal; onWait?: (waitMs: number) => void; onStoreUnavailable?: (err: BucketStoreUnavailableError, waitMs: number) => void },
+) => Promise<void>;
 
 export interface CallDeps {
   db: Db;
@@ -48,8 +53,13 @@ export interface ChunkContext {
   batch: BatchForRender & { dryRun: boolean; sendConfig: { id: string; mode: "managed" | "byok"; rateLimitPerSecond: number | null } };
   token: string;
   client: ProviderClient;
-  /** Extends the message's ack wait (msg.working()). */
+  /** Extends the message's ack wait (msg.working()). The job runner's heartbeat already does so on a timer. */
   working: () => void;
+  /**
+   * The subset of `ids` this claim still holds. Called before every provider call; cheap (no query) while
+   * the lease has been extended recently, a guarded re-assertion of the claim when it has not.
+   */
+  ownedIds?: (ids: number[]) => Promise<number[]>;
 }
 
 export interface CallsResult {
@@ -60,19 +70,6 @@ export interface CallsResult {
   interrupted?: "paused" | "cancelled" | "shutdown";
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const onAbort = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-
 export class ShutdownInterrupt extends Error {}
 
 async function takeTokens(deps: CallDeps, ctx: ChunkContext, specs: BucketSpec[]): Promise<void> {
@@ -81,29 +78,26 @@ async function takeTokens(deps: CallDeps, ctx: ChunkContext, specs: BucketSpec[]
     const waitSignal = deps.stopSignal ?? deps.signal;
     if (deps.stopping() || waitSignal.aborted || deps.signal.aborted) throw new ShutdownInterrupt("shutdown while waiting for tokens");
     try {
+      // The job runner's heartbeat keeps the message and the lease alive during every wait below.
       await deps.takeTokens(specs, {
         signal: waitSignal,
-        onWait: () => {
-          ctx.working();
-          deps.metrics.bucketWaits.inc({ provider });
+        onWait: () => deps.metrics.bucketWaits.inc({ provider }),
+        // Fail closed: while the store is down no tokens and no call; the wait goes on here (not a delivery).
+        onStoreUnavailable: (err, waitMs) => {
+          deps.metrics.bucketStoreDown.inc();
+          deps.log.warn({ err: err.message, waitMs }, "bucket store unavailable; sending paused");
         },
       });
       return;
     } catch (err) {
       if (waitSignal.aborted || deps.signal.aborted) throw new ShutdownInterrupt("aborted while waiting for tokens");
-      // Fail closed: no tokens, no call. Wait here (heartbeating) rather than burn a delivery attempt.
+      // A take that gave up on its own (a token wait limit) is retried here too; anything else is a fault.
       if (!(err instanceof BucketStoreUnavailableError) && !(err as { retryable?: boolean }).retryable) throw err;
-      deps.metrics.bucketStoreDown.inc();
-      deps.log.warn({ err: (err as Error).message }, "bucket store unavailable; sending paused");
-      ctx.working();
+      if (err instanceof BucketStoreUnavailableError) deps.metrics.bucketStoreDown.inc();
+      deps.log.warn({ err: (err as Error).message }, "token take failed; retrying");
       await sleep(500, deps.signal);
     }
   }
-}
-
-export function backoffMs(attempt: number, retryAfterMs = 0, baseMs = 250, capMs = 2000): number {
-  const exp = Math.min(capMs, baseMs * 2 ** attempt);
-  return Math.max(retryAfterMs, exp / 2 + Math.random() * (exp / 2));
 }
 
 function toFinal(o: SendOutcome): FinalResult | undefined {
@@ -122,22 +116,25 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
     // (next call, ack) before its results are durable.
     const counters = await deps.recorder.record({ batchId: batch.id, token, results });
     end();
-    if (isDone(counters)) await completeIfDone(deps.db, batch.id);
+    if (isDone(counters)) await retryWhileInfraDown(() => completeIfDone(deps.db, batch.id), { what: "batch completion", log: deps.log, signal: deps.signal });
   };
+  // Shutdown: give unsent rows back at once if the database answers; otherwise their lease runs out.
+  const releaseForShutdown = () =>
+    releaseClaims(deps.db, { batchId: batch.id, token }).catch((err) => deps.log.warn({ err: (err as Error).message }, "release at shutdown failed; rows wait for their lease"));
 
   // Render first: a recipient whose variables, template limits or rendered size are refused fails alone, with
   // the reason (permanent, never a redelivery); rendering yields to the event loop between recipients.
   const { messages, failures } = await renderChunk(batch, claimed, { onYield: ctx.working });
   await record(failures.map((f): FinalResult => ({ id: f.id, status: "failed", error: f.reason })));
 
-  const calls: OutgoingMessage[][] = [];
-  for (let i = 0; i < messages.length; i += client.maxPerCall) calls.push(messages.slice(i, i + client.maxPerCall));
+  const calls = await planCalls(deps, ctx, claimed, messages);
   const result: CallsResult = { retryIds: [] };
   const retries = deps.inProcessRetries ?? 2;
 
   for (let c = 0; c < calls.length; c++) {
-    const remainingIds = () => calls.slice(c).flatMap((call) => call.map((m) => m.recipientId));
-    let pending = calls[c]!;
+    const remainingIds = () => calls.slice(c).flatMap((call) => [...call.own]);
+    const call = calls[c]!;
+    let pending = call.messages;
     for (let attempt = 0; ; attempt++) {
       try {
         if (!batch.dryRun) {
@@ -153,14 +150,14 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
         }
       } catch (err) {
         if (!(err instanceof ShutdownInterrupt)) throw err;
-        await releaseClaims(deps.db, { batchId: batch.id, token });
+        await releaseForShutdown();
         return { retryIds: [], interrupted: "shutdown" };
       }
       if (deps.stopping()) {
-        await releaseClaims(deps.db, { batchId: batch.id, token });
+        await releaseForShutdown();
         return { retryIds: [], interrupted: "shutdown" };
       }
-      const status = await deps.statuses.get(batch.id);
+      const status = await retryWhileInfraDown(() => deps.statuses.get(batch.id), { what: "batch status", log: deps.log, signal: deps.signal });
       if (status === "cancelled") {
         // Every row this claim still holds (unsent calls and earlier retries); recorded rows are skipped by
         // the claim guard, so they keep their real outcome.
@@ -171,16 +168,36 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
       }
       if (status !== "processing") {
         // Paused (or anything else that is not sending): give the rows back; a resume re-plans them.
-        await releaseClaims(deps.db, { batchId: batch.id, token });
+        await retryWhileInfraDown(() => releaseClaims(deps.db, { batchId: batch.id, token }), { what: "release of a paused chunk", log: deps.log, signal: deps.signal });
         return { retryIds: [], interrupted: "paused" };
       }
 
-      ctx.working();
-      const outcomes: SendOutcome[] = batch.dryRun
+      // After a long stretch without a lease extension (database unreachable), another consumer may have
+      // taken over rows whose lease ran out: send only what this claim still holds.
+      if (ctx.ownedIds) {
+        const mine = pending.map((m) => m.recipientId).filter((id) => call.own.has(id));
+        const owned = new Set(await ctx.ownedIds(mine));
+        if (owned.size < mine.length) {
+          deps.log.warn({ lost: mine.length - owned.size }, "claim lost while the lease could not be extended; skipping those rows");
+          for (const id of mine) if (!owned.has(id)) call.own.delete(id);
+          // A replayed call must stay exactly as it was (its key); a fresh one just drops the lost rows.
+          if (!call.replay) pending = pending.filter((m) => owned.has(m.recipientId));
+          if (call.own.size === 0) break;
+        }
+      }
+      if (pending.length > 1 && !call.replay && !batch.dryRun) {
+        // Persisted before the call: if its outcome goes unrecorded, the rows are re-sent only as this group.
+        const ids = pending.map((m) => m.recipientId);
+        await retryWhileInfraDown(() => markCallGroup(deps.db, { batchId: batch.id, token, ids, group: callGroupOf(ids) }), { what: "call group", log: deps.log, signal: deps.signal });
+      }
+      const allOutcomes: SendOutcome[] = batch.dryRun
         ? pending.map((m) => ({ recipientId: m.recipientId, status: "sent", providerMessageId: `dry-run:${m.idempotencyKey}` }))
         : await client.send(pending, deps.signal);
-      for (const o of outcomes) deps.metrics.sends.inc({ provider, outcome: batch.dryRun ? "dry_run" : o.status });
-      await record(outcomes.map(toFinal).filter((f): f is FinalResult => !!f));
+      // A replayed call carries rows of other claims too: only this claim's rows are recorded or retried here.
+      const ownOutcomes = call.replay ? allOutcomes.filter((o) => call.own.has(o.recipientId)) : allOutcomes;
+      for (const o of ownOutcomes) deps.metrics.sends.inc({ provider, outcome: batch.dryRun ? "dry_run" : o.status });
+      await record(ownOutcomes.map(toFinal).filter((f): f is FinalResult => !!f));
+      const outcomes = ownOutcomes;
 
       const retry = outcomes.filter((o): o is Extract<SendOutcome, { status: "retry" }> => o.status === "retry");
       if (retry.length === 0) break;
@@ -194,10 +211,60 @@ export async function runProviderCalls(deps: CallDeps, ctx: ChunkContext, claime
       }
       deps.metrics.retries.inc({ provider, via: "in_process" }, retry.length);
       const ids = new Set(retry.map((o) => o.recipientId));
-      pending = pending.filter((m) => ids.has(m.recipientId));
-      ctx.working();
-      await sleep(backoffMs(attempt, retryAfter), deps.signal);
+      if (!call.replay) pending = pending.filter((m) => ids.has(m.recipientId));
+      await sleep(backoffMs(attempt, { baseMs: 250, capMs: 2000, retryAfterMs: retryAfter }), deps.signal);
     }
   }
   return result;
+}
+
+interface PlannedCall {
+  messages: OutgoingMessage[];
+  /** Rows of this claim in the call (a replayed call may carry rows of other claims). */
+  own: Set<number>;
+  /** Rebuilt exactly as an earlier call whose outcome was never recorded. */
+  replay: boolean;
+}
+
+/** A stable name for the group of rows one call carries: the same ids always give the same group. */
+export function callGroupOf(ids: number[]): string {
+  return createHash("sha256")
+    .update([...ids].sort((a, b) => a - b).join(","))
+    .digest("hex")
+    .slice(0, 32);
+}
+
+/**
+ * Splits the claim into provider calls. For a client that sends several recipients per call (Resend batch,
+ * whose idempotency key is derived from the call's recipient ids), rows that were already part of a call
+ * whose outcome went unrecorded (crash, hard shutdown) are re-sent only as that exact call, rebuilt from
+ * every row of its group, so the provider sees the same key and replays its answer instead of sending again
+ * — however a re-plan regrouped the rows into chunks. Fresh rows are sliced as before.
+ */
+async function planCalls(deps: CallDeps, ctx: ChunkContext, claimed: ClaimedRow[], messages: OutgoingMessage[]): Promise<PlannedCall[]> {
+  const { batch, client } = ctx;
+  const slice = (ms: OutgoingMessage[]) => {
+    const out: PlannedCall[] = [];
+    for (let i = 0; i < ms.length; i += client.maxPerCall) {
+      const part = ms.slice(i, i + client.maxPerCall);
+      out.push({ messages: part, own: new Set(part.map((m) => m.recipientId)), replay: false });
+    }
+    return out;
+  };
+  // Only rows claimed before can have been in an earlier call.
+  if (client.maxPerCall <= 1 || batch.dryRun || !claimed.some((r) => r.attempts > 1)) return slice(messages);
+  const prior = await retryWhileInfraDown(() => priorCallGroups(deps.db, { batchId: batch.id, ids: messages.map((m) => m.recipientId) }), {
+    what: "call groups",
+    log: deps.log,
+    signal: deps.signal,
+  });
+  if (prior.size === 0) return slice(messages);
+  const calls: PlannedCall[] = [];
+  for (const group of new Set(prior.values())) {
+    const rows = await retryWhileInfraDown(() => rowsOfCallGroup(deps.db, { batchId: batch.id, group }), { what: "call group rows", log: deps.log, signal: deps.signal });
+    const own = new Set(messages.filter((m) => prior.get(m.recipientId) === group).map((m) => m.recipientId));
+    // Rendering is deterministic: the rows render exactly as they did for the original call.
+    calls.push({ messages: (await renderChunk(batch, rows)).messages, own, replay: true });
+  }
+  return [...calls, ...slice(messages.filter((m) => !prior.has(m.recipientId)))];
 }

@@ -1,20 +1,36 @@
 /**
- * Sender (`send.<region>.<channel>`): one chunk message = claim → provider calls (send-calls.ts) → ack.
- * Retry policy in one place:
- * - retryable outcomes: rows released to `queued`, message `nak(backoff + jitter)`;
- * - rows held by another live claim: `nak` until that lease would have run out, so a crashed owner's rows
+ * Sender (`send.<region>.<channel>`): one chunk message = claim → provider calls (send-calls.ts) → outcome.
+ * The job runner (runner.ts) does decode, trace, heartbeat, ack/nak and the DLQ; this file says what a chunk
+ * means:
+ * - retryable provider outcomes: rows released to `queued`, `retry` (nak with backoff; DLQ on the last one);
+ * - rows held by another live claim: `defer` until that lease would have run out, so a crashed owner's rows
  *   are re-sent by this chunk's redelivery (never stranded in `sending`);
- * - last allowed delivery (`deliveryCount >= maxDeliver`): the chunk goes to `dlq.<subject>`, its unfinished
- *   rows become `failed` with the reason (counters too), then ack — never left `queued`.
- * A heartbeat (`working()` + lease extension) runs for the whole chunk so long token waits or slow providers
- * never cause a redelivery while the chunk is still being worked on.
+ * - infrastructure errors are thrown to the runner, which runs this handler again with the same claim token:
+ *   `claimedBy(token)` picks up what the earlier run claimed, so nothing is claimed twice or left behind;
+ * - dead letter (`failUnfinishedChunk`): every row of the chunk this claim holds or can still claim becomes
+ *   `failed` with the reason (counters too) — never left `queued` or `sending`.
+ * The runner's heartbeat extends the rows' lease; if it could not for most of a lease (database down), the
+ * claim is re-asserted before the next provider call (send-calls.ts `ownedIds`).
  */
-import { randomUUID } from "node:crypto";
-import type { JetStreamClient, JsMsg } from "@nats-io/jetstream";
-import { DeadLetterMessage, SendChunkMessage, subjects, TRACE_HEADER } from "../../core/contract";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import type { SendChunkMessage } from "../../core/contract";
 import { ProviderConfigError, type ProviderRegistry, type SendConfigRow } from "../providers/registry";
+import { isInfrastructureError as isInfra, retryWhileInfraDown } from "../retry";
+import type { JobContext, JobOutcome } from "./runner";
 import { runProviderCalls, type CallDeps, type ChunkContext } from "./send-calls";
-import { claimRecipients, completeIfDone, extendLease, heldElsewhere, isDone, recordResults, releaseClaims } from "./recipient-store";
+import {
+  claimedBy,
+  claimRecipients,
+  completeIfDone,
+  extendLease,
+  heldElsewhere,
+  isDone,
+  LEASE_SECONDS,
+  reassertClaim,
+  recordResults,
+  releaseClaims,
+  type ClaimedRow,
+} from "./recipient-store";
 
 export interface SendDeps extends CallDeps {
   js: JetStreamClient;
@@ -23,7 +39,7 @@ export interface SendDeps extends CallDeps {
   heartbeatMs?: number;
 }
 
-export type ChunkResult = "ack" | "nak" | "dlq" | "term";
+export { nakDelayMs } from "./runner";
 
 interface BatchRow extends SendConfigRow {
   batch_id: string;
@@ -35,24 +51,24 @@ interface BatchRow extends SendConfigRow {
   rate_limit_per_second: number | null;
 }
 
-/** Backoff for a nak'ed chunk: exponential in the delivery count, capped at 60 s, half jitter. */
-export function nakDelayMs(deliveryCount: number, retryAfterMs = 0): number {
-  const exp = Math.min(60_000, 1000 * 2 ** Math.max(0, deliveryCount - 1));
-  return Math.round(Math.max(retryAfterMs, exp / 2 + Math.random() * (exp / 2)));
+/** When the lease was last known to hold every row, per delivery (kept across the runner's re-runs). */
+interface LeaseState {
+  okAt: number;
+  /** Rows found taken over by another claim: never sent by this one. */
+  lost: Set<number>;
+}
+const leases = new WeakMap<JobContext, LeaseState>();
+/** 15 s of margin: heartbeats run every 5 s, so a gap this long means several failed extensions. */
+const leaseGap = (l: LeaseState) => Date.now() - l.okAt >= (LEASE_SECONDS - 15) * 1000;
+
+function mergeRows(a: ClaimedRow[], b: ClaimedRow[]): ClaimedRow[] {
+  const byId = new Map<number, ClaimedRow>();
+  for (const r of [...a, ...b]) byId.set(r.id, r);
+  return [...byId.values()].sort((x, y) => x.id - y.id);
 }
 
-export async function handleSendChunk(deps: SendDeps, msg: JsMsg): Promise<ChunkResult> {
-  const traceId = msg.headers?.get(TRACE_HEADER) || undefined;
-  let body: SendChunkMessage;
-  try {
-    body = SendChunkMessage.parse(JSON.parse(new TextDecoder().decode(msg.data)));
-  } catch (err) {
-    deps.log.error({ traceId, subject: msg.subject, err: (err as Error).message }, "malformed send chunk; terminated");
-    msg.term("malformed");
-    return "term";
-  }
-  const log = deps.log.child({ traceId, batchId: body.batchId });
-  const last = msg.info.deliveryCount >= deps.maxDeliver;
+export async function sendChunk(deps: SendDeps, ctx: JobContext, body: SendChunkMessage): Promise<JobOutcome> {
+  const { log, token } = ctx;
   const found = await deps.db.query<BatchRow>(
     `select b.id as batch_id, b.tenant_id, b.status, b.payload, b.dry_run,
             sc.id, sc.mode, sc.provider, sc.defaults, sc.rate_limit_per_second,
@@ -64,112 +80,112 @@ export async function handleSendChunk(deps: SendDeps, msg: JsMsg): Promise<Chunk
   const row = found.rows[0];
   if (!row) {
     log.warn("send chunk for unknown batch; dropped");
-    msg.ack();
-    return "ack";
+    return { kind: "ack" };
   }
-  const token = randomUUID();
+  // The chunk's plan generation: the claim skips rows if a newer plan superseded this chunk (pause/resume).
   const scope = { batchId: body.batchId, ids: body.recipientIds, token, generation: body.generation };
-  const heartbeat = setInterval(() => {
-    msg.working();
-    extendLease(deps.db, { batchId: body.batchId, token }).catch((err) => log.warn({ err: (err as Error).message }, "lease extension failed"));
-  }, deps.heartbeatMs ?? 10_000);
-  try {
-    const end = deps.metrics.claimSeconds.startTimer();
-    const claimed = await claimRecipients(deps.db, scope);
-    end();
-    let retryIds: number[] = [];
-    let reason = "";
-    let retryAfterMs = 0;
-    if (claimed.length > 0) {
-      let ctx: ChunkContext;
-      try {
-        ctx = {
-          token,
-          working: () => msg.working(),
-          client: await deps.providers.clientFor(row),
-          batch: {
-            id: row.batch_id,
-            tenantId: row.tenant_id,
-            payload: row.payload,
-            defaults: row.defaults,
-            dryRun: row.dry_run,
-            sendConfig: { id: row.id, mode: row.mode, rateLimitPerSecond: row.rate_limit_per_second },
-          },
-        };
-      } catch (err) {
-        if (!(err instanceof ProviderConfigError)) throw err;
-        // A broken send config will not heal by retrying: fail these recipients with the reason.
-        const counters = await recordResults(deps.db, { batchId: body.batchId, token, results: claimed.map((r) => ({ id: r.id, status: "failed" as const, error: err.message })) });
-        if (isDone(counters)) await completeIfDone(deps.db, body.batchId);
-        msg.ack();
-        return "ack";
-      }
-      const res = await runProviderCalls({ ...deps, log }, ctx, claimed);
-      if (res.interrupted === "shutdown") {
-        // Claims already released; hand the chunk to another consumer right away.
-        msg.nak();
-        return "nak";
-      }
-      if (res.interrupted === "paused") {
-        // Claims released. Keep the chunk alive (its rows are in no other chunk of this plan generation): if
-        // the pause was real, the redelivery claims nothing and acks; if the status read was stale (a resume
-        // landed meanwhile), it sends them.
-        msg.nak(1000);
-        return "nak";
-      }
-      retryIds = res.retryIds;
-      reason = res.retryReason ?? "retryable provider error";
-      retryAfterMs = res.retryAfterMs ?? 0;
-    }
-
-    if (retryIds.length > 0 && last) return await deadLetter(deps, msg, body, token, retryIds, reason, log);
-    if (retryIds.length > 0) {
-      await releaseClaims(deps.db, { batchId: body.batchId, token, ids: retryIds });
-      const delay = nakDelayMs(msg.info.deliveryCount, retryAfterMs);
-      log.info({ retry: retryIds.length, delay, reason, delivery: msg.info.deliveryCount }, "chunk retried later");
-      msg.nak(delay);
-      return "nak";
-    }
-    const held = await heldElsewhere(deps.db, scope);
-    if (held.count > 0 && !last) {
-      msg.nak(held.msUntilExpiry + 1000 + Math.round(Math.random() * 1000));
-      return "nak";
-    }
-    if (held.count > 0) log.warn({ held: held.count }, "last delivery while rows are held by a live claim; leaving them to it");
-    msg.ack();
-    return "ack";
-  } catch (err) {
-    log.error({ err: (err as Error).message, stack: (err as Error).stack }, "send chunk failed");
-    await releaseClaims(deps.db, { batchId: body.batchId, token }).catch(() => undefined);
-    msg.nak(nakDelayMs(msg.info.deliveryCount));
-    return "nak";
-  } finally {
-    clearInterval(heartbeat);
+  let lease = leases.get(ctx);
+  if (!lease) {
+    const l = (lease = { okAt: Date.now(), lost: new Set<number>() });
+    leases.set(ctx, l);
+    ctx.onHeartbeat(async () => {
+      // After a gap longer than the margin, a successful extension proves nothing about rows another
+      // consumer may have taken meanwhile: only the per-row re-assertion below may clear the gap.
+      const gap = leaseGap(l);
+      await extendLease(deps.db, { batchId: body.batchId, token });
+      if (!gap) l.okAt = Date.now();
+    });
   }
+  const end = deps.metrics.claimSeconds.startTimer();
+  let claimed = await claimRecipients(deps.db, scope);
+  // A run after an infrastructure error: what the earlier run claimed (and did not record) is ours still.
+  if (ctx.runs > 0) claimed = mergeRows(claimed, await claimedBy(deps.db, { batchId: body.batchId, token }));
+  lease.okAt = Date.now();
+  end();
+
+  const infra = { log, signal: deps.signal };
+  let retryIds: number[] = [];
+  let reason = "";
+  let retryAfterMs = 0;
+  if (claimed.length > 0) {
+    let ctxCalls: ChunkContext;
+    try {
+      ctxCalls = {
+        token,
+        working: ctx.working,
+        ownedIds: async (ids) => {
+          // Heartbeats extend the lease every few seconds; only when none did for most of a lease could
+          // another consumer have taken rows over. Then every row of the claim is re-asserted at once.
+          if (leaseGap(lease)) {
+            const all = claimed.map((r) => r.id);
+            const owned = new Set(await reassertClaim(deps.db, { batchId: body.batchId, token, ids: all }));
+            for (const id of all) if (!owned.has(id)) lease.lost.add(id);
+            lease.okAt = Date.now();
+          }
+          return ids.filter((id) => !lease.lost.has(id));
+        },
+        client: await deps.providers.clientFor(row),
+        batch: {
+          id: row.batch_id,
+          tenantId: row.tenant_id,
+          payload: row.payload,
+          defaults: row.defaults,
+          dryRun: row.dry_run,
+          sendConfig: { id: row.id, mode: row.mode, rateLimitPerSecond: row.rate_limit_per_second },
+        },
+      };
+    } catch (err) {
+      if (!(err instanceof ProviderConfigError)) throw err;
+      // A broken send config will not heal by retrying: fail these recipients with the reason.
+      const counters = await deps.recorder.record({ batchId: body.batchId, token, results: claimed.map((r) => ({ id: r.id, status: "failed" as const, error: err.message })) });
+      if (isDone(counters)) await retryWhileInfraDown(() => completeIfDone(deps.db, body.batchId), { what: "batch completion", ...infra });
+      return { kind: "ack" };
+    }
+    let res;
+    try {
+      res = await runProviderCalls({ ...deps, log }, ctxCalls, claimed);
+    } catch (err) {
+      // Every known outcome is recorded before runProviderCalls goes on, so what this claim still holds is
+      // unsent. An infrastructure error keeps it (the runner re-runs with the same token); a fault gives it back.
+      if (!isInfra(err)) {
+        await releaseClaims(deps.db, { batchId: body.batchId, token }).catch(() => undefined);
+      }
+      throw err;
+    }
+    if (res.interrupted === "shutdown") return { kind: "release", reason: "shutdown" }; // claims already released
+    // Claims released. Keep the chunk alive (its rows are in no other chunk of this plan generation): if the
+    // pause was real, the redelivery claims nothing and acks; if the status read was stale (a resume landed
+    // meanwhile), it sends them.
+    if (res.interrupted === "paused") return { kind: "defer", delayMs: 1000, reason: "batch paused" };
+    retryIds = res.retryIds;
+    reason = res.retryReason ?? "retryable provider error";
+    retryAfterMs = res.retryAfterMs ?? 0;
+  }
+
+  if (retryIds.length > 0) {
+    // On the last delivery the rows stay claimed: the dead letter fails them under this token.
+    if (!ctx.lastDelivery) await retryWhileInfraDown(() => releaseClaims(deps.db, { batchId: body.batchId, token, ids: retryIds }), { what: "release of retryable rows", ...infra });
+    return { kind: "retry", reason, retryAfterMs };
+  }
+  const held = await retryWhileInfraDown(() => heldElsewhere(deps.db, scope), { what: "held-elsewhere check", ...infra });
+  if (held.count > 0) return { kind: "defer", delayMs: held.msUntilExpiry + 1000 + Math.round(Math.random() * 1000), reason: `${held.count} rows held by a live claim` };
+  return { kind: "ack" };
 }
 
-async function deadLetter(
-  deps: SendDeps,
-  msg: JsMsg,
-  body: SendChunkMessage,
-  token: string,
-  ids: number[],
-  reason: string,
-  log: SendDeps["log"],
-): Promise<ChunkResult> {
-  const dead: DeadLetterMessage = {
-    subject: msg.subject,
-    data: { ...body, unfinishedRecipientIds: ids },
-    deliveries: msg.info.deliveryCount,
-    reason,
-    failedAt: new Date().toISOString(),
-  };
-  await deps.js.publish(subjects.dlq(msg.subject), JSON.stringify(dead), { headers: msg.headers });
-  const error = `gave up after ${msg.info.deliveryCount} deliveries: ${reason}`.slice(0, 500);
-  const counters = await recordResults(deps.db, { batchId: body.batchId, token, results: ids.map((id) => ({ id, status: "failed" as const, error })) });
-  if (isDone(counters)) await completeIfDone(deps.db, body.batchId);
-  deps.metrics.deadLettered.inc({ subject: msg.subject });
-  log.warn({ failed: ids.length, reason }, "chunk dead-lettered; unfinished recipients failed");
-  msg.ack();
-  return "dlq";
+/**
+ * Dead letter of a chunk: every row it still covers that no live claim holds — the rows this delivery holds
+ * and the chunk's rows that are still claimable — becomes `failed` with the reason, counters with them.
+ */
+export async function failUnfinishedChunk(deps: SendDeps, ctx: JobContext, body: SendChunkMessage, reason: string): Promise<{ unfinishedRecipientIds: number[] }> {
+  const { token } = ctx;
+  const claimable = await claimRecipients(deps.db, { batchId: body.batchId, ids: body.recipientIds, token });
+  const rows = mergeRows(claimable, await claimedBy(deps.db, { batchId: body.batchId, token }));
+  const ids = rows.map((r) => r.id).filter((id) => body.recipientIds.includes(id));
+  if (ids.length > 0) {
+    const error = `gave up after ${ctx.deliveryCount} deliveries: ${reason}`.slice(0, 500);
+    const counters = await recordResults(deps.db, { batchId: body.batchId, token, results: ids.map((id) => ({ id, status: "failed" as const, error })) });
+    if (isDone(counters)) await completeIfDone(deps.db, body.batchId);
+    ctx.log.warn({ failed: ids.length, reason }, "chunk dead-lettered; unfinished recipients failed");
+  }
+  return { unfinishedRecipientIds: ids };
 }

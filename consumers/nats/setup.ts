@@ -13,7 +13,8 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
-import { CHANNELS, consumerSpecs, streams, type ConsumerSpec, type Region, type StreamSpec } from "../../core/contract";
+import { streams, type ConsumerSpec, type Region, type StreamSpec } from "../../core/contract";
+import { consumerSpecsFor } from "../jobs/catalog";
 
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; message?: string; code?: number | string; api_error?: { err_code?: number } };
@@ -55,9 +56,8 @@ export async function ensureStreams(jsm: JetStreamManager, replicas = 1): Promis
   }
 }
 
-export function consumerSpecsFor(region: Region): ConsumerSpec[] {
-  return [consumerSpecs.planner(region), ...CHANNELS.map((c) => consumerSpecs.sender(region, c))];
-}
+/** This region's durables: one per job catalog entry (consumers/jobs/catalog.ts). */
+export { consumerSpecsFor };
 
 export async function ensureConsumer(jsm: JetStreamManager, spec: ConsumerSpec): Promise<void> {
   const updatable = {

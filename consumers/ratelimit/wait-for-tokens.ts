@@ -5,6 +5,7 @@
  * back off up to ~2 s and retry for as long as it takes: sending pauses while the store is down and resumes
  * by itself (fail closed, DESIGN §6). Only the signal (shutdown) or `maxWaitMs` ends the wait early.
  */
+import { backoffMs } from "../retry";
 import { BucketStoreUnavailableError, type BucketSpec, type TokenBuckets } from "./interface";
 
 export interface WaitOptions {
@@ -37,8 +38,7 @@ export class TokenWaitTimeoutError extends Error {
   }
 }
 
-const STORE_BACKOFF_BASE_MS = 100;
-const STORE_BACKOFF_CAP_MS = 2000;
+const STORE_BACKOFF = { baseMs: 100, capMs: 2000 };
 
 function abortError(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new DOMException("token wait aborted", "AbortError");
@@ -79,8 +79,7 @@ export async function takeWhenAvailable(buckets: TokenBuckets, specs: BucketSpec
       opts.onWait?.(sleepMs);
     } catch (err) {
       if (!(err instanceof BucketStoreUnavailableError)) throw err;
-      const exp = Math.min(STORE_BACKOFF_CAP_MS, STORE_BACKOFF_BASE_MS * 2 ** storeFailures++);
-      sleepMs = Math.ceil(exp / 2 + (Math.random() * exp) / 2);
+      sleepMs = backoffMs(storeFailures++, STORE_BACKOFF);
       if (opts.onStoreUnavailable) opts.onStoreUnavailable(err, sleepMs);
       else opts.onWait?.(sleepMs);
     }

@@ -222,6 +222,12 @@ export const recipients = pgTable(
     claimToken: uuid("claim_token"),
     leaseUntil: timestamp("lease_until", { withTimezone: true }),
     providerMessageId: text("provider_message_id"),
+    /**
+     * Set before a multi-recipient provider call (a Resend batch): the group of rows that call carried. A row
+     * whose outcome went unrecorded is re-sent only as that exact group, so the call's idempotency key (derived
+     * from its recipient ids) is the same and the provider replays its answer instead of sending again.
+     */
+    callGroup: text("call_group"),
     lastError: text("last_error"),
     sentAt: timestamp("sent_at", { withTimezone: true }),
     createdAt: createdAt(),
