@@ -40,6 +40,10 @@ export const Batch = z
 
 export const CreatedBatch = Batch.extend({
   duplicatesRemoved: z.number().int().openapi({ description: "Recipients dropped as duplicates of an earlier one" }),
+  smsSegments: z
+    .object({ encoding: z.enum(["GSM-7", "UCS-2"]), segments: z.number().int(), characters: z.number().int() })
+    .optional()
+    .openapi({ description: "SMS only: encoding and segment count of the text as written (variables can change both)" }),
 }).openapi("CreatedBatch");
 
 export const BatchList = z

@@ -37,7 +37,7 @@ describe("POST /v1/batches", () => {
     ]);
   });
 
-  // The local part is case-sensitive (RFC 5321): only the domain is lowercased before deduping.
+  // Addresses are lowercased as a whole, local part too (core/domain/address.ts), before deduping.
   it("normalises and dedupes addresses and marks suppressed ones", async () => {
     const t = await newTenant();
     await query("insert into suppressions (tenant_id, channel, address, reason, source) values ($1, 'email', 'blocked@example.com', 'hard_bounce', 'test')", [t.tenantId]);
@@ -50,7 +50,7 @@ describe("POST /v1/batches", () => {
     expect(res.body.counts).toMatchObject({ total: 3, suppressed: 1 });
     const rows = await query<{ address: string; status: string }>("select address, status from recipients where batch_id = $1 order by id", [res.body.id]);
     expect(rows).toEqual([
-      { address: "Ada@example.com", status: "pending" },
+      { address: "ada@example.com", status: "pending" },
       { address: "blocked@example.com", status: "suppressed" },
       { address: "bob@example.com", status: "pending" },
     ]);

@@ -17,7 +17,7 @@ import { toBatchView, type BatchView } from "./batch-view";
 import type { AppendRecipientsInput } from "./create-batch-input";
 import { requestFingerprint } from "./fingerprint";
 import { assertBatchId, loadBatch } from "./guards";
-import { dedupeRecipients, insertRecipients } from "./recipient-rows";
+import { insertRecipients, normalizeRecipients } from "./recipient-rows";
 
 const ACTION = "batch.recipients_appended";
 
@@ -54,12 +54,11 @@ export async function appendRecipients({
   const { tenantId } = ctx;
   const { batchId, body, idempotencyKey: key } = input;
   assertBatchId(batchId);
-  const { rows } = dedupeRecipients(body.recipients);
   const fingerprint = key ? await requestFingerprint(body) : null;
 
   return ctx.db.transaction(async (tx): Promise<AppendRecipientsResult> => {
-    const locked = await tx.execute<{ status: string; channel: string }>(sql`
-      select status::text as status, channel::text as channel from batches
+    const locked = await tx.execute<{ status: string; channel: "email" | "sms" | "webhook"; url: string | null }>(sql`
+      select status::text as status, channel::text as channel, payload->>'url' as url from batches
        where id = ${batchId}::uuid and tenant_id = ${tenantId}::uuid
        for update`);
     const batch = locked.rows[0];
@@ -71,6 +70,7 @@ export async function appendRecipients({
     if (batch.status !== "draft") {
       throw new AppError("conflict", `Cannot append recipients to a batch that is ${batch.status}`);
     }
+    const { rows } = normalizeRecipients(batch.channel, body.recipients, batch.channel === "webhook" ? (batch.url ?? undefined) : undefined);
     const { added, suppressed } = await insertRecipients(tx, { batchId, tenantId, channel: batch.channel }, rows);
     const counts: AppendCounts = { added, duplicatesRemoved: body.recipients.length - added, suppressed };
     await tx.insert(auditLog).values({
