@@ -13,6 +13,7 @@ import { ipRateLimit, keyRateLimit } from "./middleware/rate-limit";
 import { initRequest } from "./middleware/request-init";
 import { requestServices } from "./middleware/request-services";
 import { adminRoutes } from "./routes/admin";
+import { batchPreviewRoutes } from "./routes/batch-preview";
 import { batchRecipientRoutes } from "./routes/batch-recipients";
 import { batchTransitionRoutes } from "./routes/batch-transitions";
 import { batchRoutes } from "./routes/batches";
@@ -34,5 +35,6 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/admin", adminRoutes);
   app.route("/v1/batches", batchRecipientRoutes);
   app.route("/v1/batches", batchTransitionRoutes);
+  app.route("/v1/batches", batchPreviewRoutes);
   return app;
 }

@@ -152,3 +152,59 @@ describe("webhook batches", () => {
     expect(good.body.added).toBe(1);
   });
 });
+
+describe("GET /v1/batches/{id}/preview", () => {
+  it("renders one recipient by address or id, as the consumers would; unknown recipients and other tenants are 404", async () => {
+    const t = await newTenant();
+    const created = await call("POST", "/v1/batches", {
+      apiKey: t.apiKey,
+      body: emailBatch({
+        message: { subject: "Hi {{ name }}\nBcc: x", html: "<p>{{ name }}</p>", text: "Hi {{ name }}", headers: { "X-Name": "{{ name }}" } },
+        recipients: [{ to: "Ada@Example.com", variables: { name: "<Ada>" } }, { to: "bob@example.com" }],
+      }),
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const byAddress = await call("GET", `/v1/batches/${id}/preview?recipient=${encodeURIComponent(" ADA@example.com")}`, { apiKey: t.apiKey });
+    expect(byAddress.status).toBe(200);
+    expect(byAddress.body).toMatchObject({
+      object: "preview",
+      recipient: { to: "ada@example.com" },
+      message: { channel: "email", from: "Test <hello@test.batchsender.dev>", subject: "Hi <Ada> Bcc: x", html: "<p>&lt;Ada&gt;</p>", text: "Hi <Ada>", headers: { "X-Name": "<Ada>" } },
+      problem: null,
+    });
+    const byId = await call("GET", `/v1/batches/${id}/preview?recipient=${byAddress.body.recipient.id}`, { apiKey: t.apiKey });
+    expect(byId.body).toEqual(byAddress.body);
+
+    expect((await call("GET", `/v1/batches/${id}/preview?recipient=nobody@example.com`, { apiKey: t.apiKey })).status).toBe(404);
+    expect((await call("GET", `/v1/batches/${id}/preview`, { apiKey: t.apiKey })).status).toBe(422);
+    const other = await newTenant();
+    expect((await call("GET", `/v1/batches/${id}/preview?recipient=ada@example.com`, { apiKey: other.apiKey })).status).toBe(404);
+  });
+
+  it("reports SMS segments of the rendered text and a render limit as the recipient's problem", async () => {
+    const t = await newTenant();
+    await addSendConfig(t, "sms", { fromNumber: "+15005550006" });
+    const created = await call("POST", "/v1/batches", {
+      apiKey: t.apiKey,
+      body: { name: "SMS", channel: "sms", message: { text: "Hi {{ name }}" }, recipients: [{ to: "+4915112345678", variables: { name: "Jürgen 🎉".repeat(100) } }, { to: "+14155552671", variables: { name: "Ada" } }] },
+    });
+    const short = await call("GET", `/v1/batches/${created.body.id}/preview?recipient=%2B14155552671`, { apiKey: t.apiKey });
+    expect(short.body.message).toEqual({ channel: "sms", from: "+15005550006", text: "Hi Ada", segments: { encoding: "GSM-7", segments: 1, characters: 6 } });
+    expect(short.body.problem).toBeNull();
+    const long = await call("GET", `/v1/batches/${created.body.id}/preview?recipient=%2B4915112345678`, { apiKey: t.apiKey });
+    expect(long.body.message.segments.encoding).toBe("UCS-2");
+    expect(long.body.problem).toMatch(/segments; at most 10/);
+  });
+
+  it("renders a webhook's URL, headers and body", async () => {
+    const t = await newTenant();
+    await addSendConfig(t, "webhook");
+    const created = await call("POST", "/v1/batches", {
+      apiKey: t.apiKey,
+      body: { name: "Hooks", channel: "webhook", message: { url: "{{ to }}?u={{ user }}", headers: { "X-User": "{{ user }}" }, body: '{"u":"{{ user }}"}' }, recipients: [{ to: "https://hooks.example.com/a", variables: { user: "u1" } }] },
+    });
+    const res = await call("GET", `/v1/batches/${created.body.id}/preview?recipient=https://hooks.example.com/a`, { apiKey: t.apiKey });
+    expect(res.body.message).toEqual({ channel: "webhook", url: "https://hooks.example.com/a?u=u1", method: "POST", headers: { "X-User": "u1" }, body: '{"u":"u1"}' });
+  });
+});

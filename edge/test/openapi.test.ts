@@ -15,6 +15,7 @@ describe("OpenAPI document and reference page", () => {
         "/v1/batches/{id}",
         "/v1/batches/{id}/cancel",
         "/v1/batches/{id}/pause",
+        "/v1/batches/{id}/preview",
         "/v1/batches/{id}/recipients",
         "/v1/batches/{id}/resume",
         "/v1/batches/{id}/retry",

@@ -8,3 +8,4 @@ export { pauseBatch, resumeBatch, cancelBatch, retryBatch } from "./control-batc
 export { getBatch, listBatches, type ListBatchesInput, type BatchList } from "./read-batches";
 export { enqueuePlan, publishOutboxRow, regionOfSubject, type OutboxRow } from "./outbox";
 export { toBatchView, type BatchView } from "./batch-view";
+export { previewRecipient, type RecipientPreview } from "./preview-recipient";
