@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { recipientStatusEnum } from "../../core/db/schema";
 import { limitBody } from "../http/json-body";
+import { idempotency } from "../middleware/idempotency";
 import { openApiApp } from "../http/openapi-app";
 import { methodNotAllowed } from "../http/problem";
 import { serviceCtxOf } from "../http/service-ctx-of";
@@ -21,7 +22,7 @@ const appendRoute = createRoute({
   tags: ["Recipients"],
   summary: "Append recipients to a draft batch",
   security,
-  middleware: [limitBody] as const,
+  middleware: [limitBody, idempotency] as const,
   request: {
     params: BatchIdParams,
     headers: IdempotencyHeaders,
@@ -31,7 +32,7 @@ const appendRoute = createRoute({
 });
 
 batchRecipientRoutes.openapi(appendRoute, async (c) => {
-  const input = { batchId: c.req.valid("param").id, body: c.req.valid("json"), idempotencyKey: c.req.valid("header")["idempotency-key"] };
+  const input = { batchId: c.req.valid("param").id, body: c.req.valid("json") };
   return c.json(await appendRecipients({ ctx: serviceCtxOf(c), input }), 200);
 });
 

@@ -4,11 +4,12 @@
  */
 import { createRoute } from "@hono/zod-openapi";
 import { openApiApp } from "../http/openapi-app";
+import { idempotency } from "../middleware/idempotency";
 import { methodNotAllowed } from "../http/problem";
 import { serviceCtxOf } from "../http/service-ctx-of";
 import { cancelBatch, pauseBatch, resumeBatch, retryBatch, sendBatch } from "../services/batches";
 import { Batch, json } from "./batch-schemas";
-import { BatchIdParams, problems } from "./shared-schemas";
+import { BatchIdParams, IdempotencyHeaders, problems } from "./shared-schemas";
 
 export const batchTransitionRoutes = openApiApp();
 
@@ -22,7 +23,8 @@ function routeFor(action: string, summary: string) {
     tags: ["Lifecycle"],
     summary,
     security: [{ apiKey: [] }],
-    request: { params: BatchIdParams },
+    middleware: idempotency,
+    request: { params: BatchIdParams, headers: IdempotencyHeaders },
   };
 }
 
@@ -39,7 +41,7 @@ const changed: [string, Verb, string][] = [
 ];
 
 for (const [action, verb, summary] of accepted) {
-  const route = createRoute({ ...routeFor(action, summary), responses: { 202: json(Batch, "The batch after the transition"), ...problems(404, 409) } });
+  const route = createRoute({ ...routeFor(action, summary), responses: { 202: json(Batch, "The batch after the transition"), ...problems(404, 409, 422) } });
   batchTransitionRoutes.openapi(route, async (c) => {
     const result = await verb({ ctx: serviceCtxOf(c), input: { batchId: c.req.valid("param").id } });
     return c.json(result.batch, 202);
@@ -47,7 +49,7 @@ for (const [action, verb, summary] of accepted) {
   batchTransitionRoutes.all(`/:id/${action}`, methodNotAllowed(["POST"]));
 }
 for (const [action, verb, summary] of changed) {
-  const route = createRoute({ ...routeFor(action, summary), responses: { 200: json(Batch, "The batch after the transition"), ...problems(404, 409) } });
+  const route = createRoute({ ...routeFor(action, summary), responses: { 200: json(Batch, "The batch after the transition"), ...problems(404, 409, 422) } });
   batchTransitionRoutes.openapi(route, async (c) => {
     const result = await verb({ ctx: serviceCtxOf(c), input: { batchId: c.req.valid("param").id } });
     return c.json(result.batch, 200);

@@ -2,6 +2,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { batchStatusEnum, channelEnum } from "../../core/db/schema";
 import { limitBody } from "../http/json-body";
+import { idempotency } from "../middleware/idempotency";
 import { openApiApp } from "../http/openapi-app";
 import { methodNotAllowed } from "../http/problem";
 import { serviceCtxOf } from "../http/service-ctx-of";
@@ -20,23 +21,20 @@ const createBatchRoute = createRoute({
   tags: ["Batches"],
   summary: "Create a batch (draft) with up to 10,000 recipients",
   security,
-  middleware: [limitBody] as const,
+  middleware: [limitBody, idempotency] as const,
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: CreateBatchInput.openapi("CreateBatchInput") } } },
   },
   responses: {
-    201: json(CreatedBatch, "The new draft batch"),
-    200: json(CreatedBatch, "Replay of an earlier request with the same Idempotency-Key"),
+    201: json(CreatedBatch, "The new draft batch (or, with `Idempotent-Replayed: true`, the first answer to this Idempotency-Key)"),
     ...problems(404, 409, 413, 415, 422),
   },
 });
 
 batchRoutes.openapi(createBatchRoute, async (c) => {
-  const body = c.req.valid("json");
-  const idempotencyKey = c.req.valid("header")["idempotency-key"];
-  const result = await createBatch({ ctx: serviceCtxOf(c), input: { body, idempotencyKey } });
-  return c.json(result.batch, result.status);
+  const batch = await createBatch({ ctx: serviceCtxOf(c), input: { body: c.req.valid("json") } });
+  return c.json(batch, 201);
 });
 
 const ListBatchesQuery = pageQuery({ defaultLimit: 10, maxLimit: 100, cursor: z.string() }).extend({

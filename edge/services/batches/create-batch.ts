@@ -2,46 +2,21 @@
  * createBatch: validate, normalise and dedupe recipients, resolve the send config, parse templates, then
  * insert the batch (status `draft`) and all its recipients in ONE transaction — recipients through
  * recipient-rows.ts (one `INSERT … SELECT … FROM unnest(…)` that marks suppressed addresses and sets the counters).
- *
- * Idempotency: the request fingerprint is recorded in the batch's `batch.created` audit row. The same
- * `Idempotency-Key` with the same body returns the original batch (200); with another body, 409. The
- * unique index (tenant_id, idempotency_key) settles concurrent first requests.
+ * Retries are made safe by the Idempotency-Key middleware (edge/middleware/idempotency.ts), not here.
  */
 import { and, eq } from "drizzle-orm";
 import { auditLog, batches, sendConfigs, tenants, type Batch } from "../../../core/db/schema";
 import { Region } from "../../../core/contract";
 import type { SmsSegments } from "../../../core/domain/limits";
 import { AppError } from "../../../core/domain/problem";
-import { pgErrorCode, type Executor } from "../../adapters/db";
+import type { Executor } from "../../adapters/db";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { CreateBatchInput } from "./create-batch-input";
-import { requestFingerprint } from "./fingerprint";
 import { buildPayload } from "./message-rules";
 import { insertRecipients, normalizeRecipients } from "./recipient-rows";
 
 export type CreatedBatch = BatchView & { duplicatesRemoved: number; smsSegments?: SmsSegments };
-
-export interface CreateBatchResult {
-  /** 201 for a new batch, 200 for an idempotent replay. */
-  status: 200 | 201;
-  batch: CreatedBatch;
-}
-
-async function replay(db: Executor, tenantId: string, key: string, fingerprint: string): Promise<CreateBatchResult | undefined> {
-  const [batch] = await db.select().from(batches).where(and(eq(batches.tenantId, tenantId), eq(batches.idempotencyKey, key)));
-  if (!batch) return undefined;
-  const [audit] = await db
-    .select({ data: auditLog.data })
-    .from(auditLog)
-    .where(and(eq(auditLog.tenantId, tenantId), eq(auditLog.targetType, "batch"), eq(auditLog.targetId, batch.id), eq(auditLog.action, "batch.created")));
-  const data = (audit?.data ?? {}) as { fingerprint?: string; duplicatesRemoved?: number; smsSegments?: SmsSegments };
-  if (data.fingerprint !== fingerprint) {
-    throw new AppError("conflict", "This Idempotency-Key was already used with a different request body");
-  }
-  const smsSegments = data.smsSegments ? { smsSegments: data.smsSegments } : {};
-  return { status: 200, batch: { ...toBatchView(batch), duplicatesRemoved: data.duplicatesRemoved ?? 0, ...smsSegments } };
-}
 
 async function resolveSendConfig(db: Executor, tenantId: string, channel: Batch["channel"], id: string | undefined) {
   const where = id
@@ -67,16 +42,10 @@ export async function createBatch({
   input,
 }: {
   ctx: ServiceCtx;
-  input: { body: CreateBatchInput; idempotencyKey?: string };
-}): Promise<CreateBatchResult> {
+  input: { body: CreateBatchInput };
+}): Promise<CreatedBatch> {
   const { db, tenantId } = ctx;
   const body = input.body;
-  const key = input.idempotencyKey;
-  const fingerprint = await requestFingerprint(body);
-  if (key) {
-    const earlier = await replay(db, tenantId, key, fingerprint);
-    if (earlier) return earlier;
-  }
 
   const sendConfig = await resolveSendConfig(db, tenantId, body.channel, body.sendConfigId);
   const { payload, smsSegments } = buildPayload(body, sendConfig.defaults as Record<string, unknown>);
@@ -90,8 +59,7 @@ export async function createBatch({
   const tenantRegion = Region.safeParse(tenant?.defaultRegion);
   const region = body.region ?? (tenantRegion.success ? tenantRegion.data : ctx.defaultRegion);
 
-  try {
-    const batch = await db.transaction(async (tx): Promise<Batch> => {
+  const batch = await db.transaction(async (tx): Promise<Batch> => {
       const [inserted] = await tx
         .insert(batches)
         .values({
@@ -103,7 +71,6 @@ export async function createBatch({
           status: "draft",
           scheduledAt: body.scheduledAt ? new Date(body.scheduledAt) : null,
           dryRun: ctx.mode === "test" ? true : (body.dryRun ?? false),
-          idempotencyKey: key ?? null,
           region,
           traceId: ctx.traceId,
         })
@@ -116,19 +83,11 @@ export async function createBatch({
         action: "batch.created",
         targetType: "batch",
         targetId: batchId,
-        data: { idempotencyKey: key ?? null, fingerprint, duplicatesRemoved, recipients: seen.size, ...(smsSegments ? { smsSegments } : {}) },
+        data: { duplicatesRemoved, recipients: seen.size, ...(smsSegments ? { smsSegments } : {}) },
         requestId: ctx.requestId ?? null,
       });
       const [row] = await tx.select().from(batches).where(eq(batches.id, batchId));
       return row!;
     });
-    return { status: 201, batch: { ...toBatchView(batch), duplicatesRemoved, ...(smsSegments ? { smsSegments } : {}) } };
-  } catch (err) {
-    // A concurrent request with the same Idempotency-Key won the insert: answer as its replay.
-    if (key && pgErrorCode(err) === "23505") {
-      const earlier = await replay(db, tenantId, key, fingerprint);
-      if (earlier) return earlier;
-    }
-    throw err;
-  }
+  return { ...toBatchView(batch), duplicatesRemoved, ...(smsSegments ? { smsSegments } : {}) };
 }

@@ -1,5 +1,5 @@
 /** The batch verbs: transport-agnostic, tenant-scoped, called by edge/routes and (later) NATS handlers. */
-export { createBatch, type CreateBatchResult, type CreatedBatch } from "./create-batch";
+export { createBatch, type CreatedBatch } from "./create-batch";
 export { AppendRecipientsInput, CreateBatchInput, MAX_RECIPIENTS } from "./create-batch-input";
 export { appendRecipients, type AppendRecipientsResult } from "./append-recipients";
 export { listRecipients, type ListRecipientsInput, type RecipientList, type RecipientView } from "./list-recipients";
