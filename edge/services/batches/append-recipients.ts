@@ -10,7 +10,6 @@
 import { sql } from "drizzle-orm";
 import { auditLog } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
-import type { Executor } from "../../adapters/db";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { AppendRecipientsInput } from "./create-batch-input";
