@@ -1,7 +1,7 @@
 /** /v1/batches/{id}/recipients: append to a draft, and list what happened to each recipient. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { recipientStatusEnum } from "../../core/db/schema";
-import { limitBody } from "../http/json-body";
+import { guardJson, limitBody } from "../http/json-body";
 import { idempotency } from "../middleware/idempotency";
 import { openApiApp } from "../http/openapi-app";
 import { methodNotAllowed } from "../http/problem";
@@ -22,7 +22,7 @@ const appendRoute = createRoute({
   tags: ["Recipients"],
   summary: "Append recipients to a draft batch",
   security,
-  middleware: [limitBody, idempotency] as const,
+  middleware: [limitBody, guardJson, idempotency] as const,
   request: {
     params: BatchIdParams,
     headers: IdempotencyHeaders,

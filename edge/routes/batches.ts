@@ -1,7 +1,7 @@
 /** /v1/batches: create, list and read batches. Thin handlers over the batch verbs (edge/services/batches). */
 import { createRoute, z } from "@hono/zod-openapi";
 import { batchStatusEnum, channelEnum } from "../../core/db/schema";
-import { limitBody } from "../http/json-body";
+import { guardJson, limitBody } from "../http/json-body";
 import { idempotency } from "../middleware/idempotency";
 import { openApiApp } from "../http/openapi-app";
 import { methodNotAllowed } from "../http/problem";
@@ -21,7 +21,7 @@ const createBatchRoute = createRoute({
   tags: ["Batches"],
   summary: "Create a batch (draft) with up to 10,000 recipients",
   security,
-  middleware: [limitBody, idempotency] as const,
+  middleware: [limitBody, guardJson, idempotency] as const,
   request: {
     headers: IdempotencyHeaders,
     body: { required: true, content: { "application/json": { schema: CreateBatchInput.openapi("CreateBatchInput") } } },
