@@ -26,7 +26,8 @@ export const limitBody = bodyLimit({
   },
 });
 
-// A lone surrogate: a high one not followed by a low one, or a low one not preceded by a high one.
+// NUL, or a lone surrogate: a high one not followed by a low one, or a low one not preceded by a high one.
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
 const BAD_CHARS = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 function isJsonType(contentType: string | undefined): boolean {
