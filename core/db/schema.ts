@@ -160,6 +160,8 @@ export const batches = pgTable(
     complained: integer("complained").notNull().default(0),
     scheduledAt: timestamp("scheduled_at", { withTimezone: true }),
     dryRun: boolean("dry_run").notNull().default(false),
+    /** The mode of the API key that created it: a test key sees and acts only on test-mode batches. */
+    mode: apiKeyModeEnum("mode").notNull().default("live"),
     idempotencyKey: text("idempotency_key"),
     region: text("region").notNull(),
     traceId: text("trace_id"),

@@ -13,7 +13,7 @@ import { AppError } from "../../../core/domain/problem";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { AppendRecipientsInput } from "./create-batch-input";
-import { assertBatchId, loadBatch } from "./guards";
+import { assertBatchIdShape, loadScopedBatch } from "./scope";
 import { insertRecipients, normalizeRecipients } from "./recipient-rows";
 
 const ACTION = "batch.recipients_appended";
@@ -36,12 +36,12 @@ export async function appendRecipients({
 }): Promise<AppendRecipientsResult> {
   const { tenantId } = ctx;
   const { batchId, body } = input;
-  assertBatchId(batchId);
+  assertBatchIdShape(batchId);
 
   return ctx.db.transaction(async (tx): Promise<AppendRecipientsResult> => {
     const locked = await tx.execute<{ status: string; channel: "email" | "sms" | "webhook"; url: string | null }>(sql`
       select status::text as status, channel::text as channel, payload->>'url' as url from batches
-       where id = ${batchId}::uuid and tenant_id = ${tenantId}::uuid
+       where id = ${batchId}::uuid and tenant_id = ${tenantId}::uuid and mode = ${ctx.mode}::api_key_mode
        for update`);
     const batch = locked.rows[0];
     if (!batch) throw new AppError("not_found", `Batch ${batchId} not found`);
@@ -60,6 +60,6 @@ export async function appendRecipients({
       data: { ...counts },
       requestId: ctx.requestId ?? null,
     });
-    return { ...counts, batch: toBatchView(await loadBatch(tx, tenantId, batchId)) };
+    return { ...counts, batch: toBatchView(await loadScopedBatch(tx, ctx, batchId)) };
   });
 }

@@ -71,6 +71,7 @@ export async function createBatch({
           status: "draft",
           scheduledAt: body.scheduledAt ? new Date(body.scheduledAt) : null,
           dryRun: ctx.mode === "test" ? true : (body.dryRun ?? false),
+          mode: ctx.mode,
           region,
           traceId: ctx.traceId,
         })

@@ -9,3 +9,4 @@ export { getBatch, listBatches, type ListBatchesInput, type BatchList } from "./
 export { enqueuePlan, publishOutboxRow, regionOfSubject, type OutboxRow } from "./outbox";
 export { toBatchView, type BatchView } from "./batch-view";
 export { previewRecipient, type RecipientPreview } from "./preview-recipient";
+export { withBatchScope } from "./scope";

@@ -6,7 +6,7 @@
 import { and, asc, eq, gt } from "drizzle-orm";
 import { recipients, type Recipient } from "../../../core/db/schema";
 import type { ServiceCtx } from "../service-ctx";
-import { loadBatch } from "./guards";
+import { loadScopedBatch } from "./scope";
 
 export interface ListRecipientsInput {
   status?: Recipient["status"];
@@ -71,7 +71,7 @@ export async function listRecipients({
   input: { batchId: string; query: ListRecipientsInput };
 }): Promise<RecipientList> {
   const { batchId, query } = input;
-  await loadBatch(ctx.db, ctx.tenantId, batchId);
+  await loadScopedBatch(ctx.db, ctx, batchId);
   const rows = await ctx.db
     .select(columns)
     .from(recipients)

@@ -11,7 +11,7 @@ import { BatchPayload } from "../../../core/domain/payload";
 import { AppError } from "../../../core/domain/problem";
 import { parseTemplate, renderTemplate, TemplateError, type TemplateKind } from "../../../core/domain/templates";
 import type { ServiceCtx } from "../service-ctx";
-import { loadBatch } from "./guards";
+import { loadScopedBatch } from "./scope";
 
 export type RenderedMessage =
   | { channel: "email"; from: string; replyTo: string | null; subject: string; html: string | null; text: string | null; headers: Record<string, string> }
@@ -31,7 +31,7 @@ const oneLine = (s: string) => s.replace(/[\r\n]+/g, " ");
 const str = (v: unknown) => (typeof v === "string" && v.length > 0 ? v : null);
 
 export async function previewRecipient({ ctx, input }: { ctx: ServiceCtx; input: { batchId: string; recipient: string } }): Promise<RecipientPreview> {
-  const batch = await loadBatch(ctx.db, ctx.tenantId, input.batchId);
+  const batch = await loadScopedBatch(ctx.db, ctx, input.batchId);
   const scope = and(eq(recipients.batchId, batch.id), eq(recipients.tenantId, ctx.tenantId));
   let where;
   if (/^[1-9][0-9]{0,14}$/.test(input.recipient)) where = and(scope, eq(recipients.id, Number(input.recipient)));

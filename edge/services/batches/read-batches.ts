@@ -4,10 +4,10 @@ import { batches, type Batch } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
-import { assertBatchId, loadBatch } from "./guards";
+import { batchScope, loadScopedBatch } from "./scope";
 
 export async function getBatch({ ctx, input }: { ctx: ServiceCtx; input: { batchId: string } }): Promise<BatchView> {
-  return toBatchView(await loadBatch(ctx.db, ctx.tenantId, input.batchId));
+  return toBatchView(await loadScopedBatch(ctx.db, ctx, input.batchId));
 }
 
 export interface ListBatchesInput {
@@ -29,18 +29,15 @@ export interface BatchList {
 /** Newest first; `starting_after` is the id of the last batch of the previous page (a keyset cursor). */
 export async function listBatches({ ctx, input }: { ctx: ServiceCtx; input: ListBatchesInput }): Promise<BatchList> {
   const scope = and(
-    eq(batches.tenantId, ctx.tenantId),
+    batchScope(ctx),
     input.status ? eq(batches.status, input.status) : undefined,
     input.channel ? eq(batches.channel, input.channel) : undefined,
   )!;
   let where = scope;
   if (input.starting_after) {
-    assertBatchId(input.starting_after);
-    const [cursor] = await ctx.db
-      .select({ id: batches.id })
-      .from(batches)
-      .where(and(eq(batches.tenantId, ctx.tenantId), eq(batches.id, input.starting_after)));
-    if (!cursor) throw new AppError("not_found", `Batch ${input.starting_after} (starting_after) not found`);
+    const cursor = await loadScopedBatch(ctx.db, ctx, input.starting_after).catch(() => {
+      throw new AppError("not_found", `Batch ${input.starting_after} (starting_after) not found`);
+    });
     // Compared in SQL: created_at has microseconds, a JS Date only milliseconds.
     where = and(
       scope,

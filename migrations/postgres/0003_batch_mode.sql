@@ -1,0 +1,1 @@
+ALTER TABLE "batches" ADD COLUMN "mode" "api_key_mode" DEFAULT 'live' NOT NULL;
