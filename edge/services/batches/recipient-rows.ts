@@ -44,7 +44,7 @@ export function normalizeRecipients(channel: AddressChannel, list: readonly Reci
         return;
       }
       const problem = webhookTargetProblem(target);
-      if (problem) errors.push({ path: `recipients.${i}.to`, message: `message.url renders to a target that ${problem}` });
+      if (problem) errors.push({ path: `recipients.${i}.to`, message: `message.url renders to ${target.slice(0, 200)}: ${problem}` });
     }
     if (!rows.has(n.address)) rows.set(n.address, variables);
   });
