@@ -15,6 +15,10 @@ import { ConfigError } from "../env";
  * 54 program limit) are the caller's problem: 4xx. Anything else from Postgres is ours: 500.
  */
 function problemForPgError(code: string): AppError | undefined {
+  // Too many connections, starting up/shutting down, connection failures: a retry can help.
+  if (code === "53300" || code.startsWith("57P") || code.startsWith("08")) {
+    return new AppError("unavailable", "The database is busy; retry shortly", { headers: { "Retry-After": "1" } });
+  }
   if (code === "23505") return new AppError("conflict", "The request conflicts with an existing resource");
   if (code === "23503") return new AppError("not_found", "The request refers to a resource that does not exist");
   if (code.startsWith("22") || code.startsWith("23") || code.startsWith("54")) {
