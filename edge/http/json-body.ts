@@ -9,10 +9,12 @@
  * Media type (415) and schema (422) are checked by the route's @hono/zod-openapi validators afterwards; they
  * re-parse the cached body text.
  */
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import type { z } from "zod";
 import { bodyLimit } from "hono/body-limit";
 import { AppError } from "../../core/domain/problem";
 import type { AppEnv } from "../hono-env";
+import { validationError } from "./problem";
 
 /** 10,000 recipients with a few variables each, plus a 512 KiB HTML body, fit comfortably. */
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -75,3 +77,24 @@ export const guardJson: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (problem) throw new AppError("validation_failed", `${problem.path}: ${problem.message}`, { errors: [problem] });
   await next();
 };
+
+/**
+ * For routes outside the OpenAPI modules (routes/admin.ts): media type 415, malformed 400, the guard above
+ * 422, then the zod schema 422 with field paths.
+ */
+export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.infer<S>> {
+  if (!isJsonType(c.req.header("content-type"))) throw new AppError("unsupported_media_type", "Send the body as application/json");
+  const text = await c.req.text();
+  if (!text.trim()) throw new AppError("bad_request", "The request body is empty");
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new AppError("bad_request", `Malformed JSON: ${(err as Error).message}`);
+  }
+  const problem = jsonProblem(data);
+  if (problem) throw new AppError("validation_failed", `${problem.path}: ${problem.message}`, { errors: [problem] });
+  const parsed = schema.safeParse(data);
+  if (!parsed.success) throw validationError(parsed.error);
+  return parsed.data;
+}
