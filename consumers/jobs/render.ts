@@ -28,6 +28,8 @@ interface CompiledBatch {
   headers: [string, Parsed][];
   sms?: Parsed;
   body?: Parsed;
+  /** Webhook target template (absent: the recipient's address is the URL). */
+  url?: Parsed;
 }
 
 export interface BatchForRender {
@@ -67,7 +69,7 @@ function compile(batch: BatchForRender): CompiledBatch {
     case "sms":
       return { payload, sms: t(payload.text), headers: [] };
     case "webhook":
-      return { payload, body: t(payload.body), headers: headers(payload.headers) };
+      return { payload, body: t(payload.body), url: t(payload.url), headers: headers(payload.headers) };
   }
 }
 
@@ -173,7 +175,7 @@ function build(batch: BatchForRender, c: CompiledBatch, r: RecipientForRender): 
     };
   }
   const headers = Object.fromEntries(c.headers.map(([k, v]) => [k, text(v)]));
-  return { ...base, webhook: { method: p.method, headers, body: text(c.body!) } };
+  return { ...base, ...(c.url ? { to: text(c.url).trim() } : {}), webhook: { method: p.method, headers, body: text(c.body!) } };
 }
 
 export interface RenderedChunk {

@@ -160,6 +160,8 @@ export const batches = pgTable(
     complained: integer("complained").notNull().default(0),
     scheduledAt: timestamp("scheduled_at", { withTimezone: true }),
     dryRun: boolean("dry_run").notNull().default(false),
+    /** The mode of the API key that created it: a test key sees and acts only on test-mode batches. */
+    mode: apiKeyModeEnum("mode").notNull().default("live"),
     idempotencyKey: text("idempotency_key"),
     region: text("region").notNull(),
     traceId: text("trace_id"),
@@ -350,3 +352,24 @@ export type BatchStatus = (typeof batchStatusEnum.enumValues)[number];
 export type RecipientStatus = (typeof recipientStatusEnum.enumValues)[number];
 export type Channel = (typeof channelEnum.enumValues)[number];
 export type Provider = (typeof providerEnum.enumValues)[number];
+
+/**
+ * `Idempotency-Key` of a POST, per tenant (edge/middleware/idempotency.ts). `status` null means the first
+ * request is still in flight; otherwise the stored answer is replayed for 24 h. `fingerprint` binds the key
+ * to one method + path + body.
+ */
+export const idempotencyKeys = pgTable(
+  "idempotency_keys",
+  {
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    key: text("key").notNull(),
+    fingerprint: text("fingerprint").notNull(),
+    status: integer("status"),
+    responseBody: text("response_body"),
+    createdAt: createdAt(),
+    completedAt: timestamp("completed_at", { withTimezone: true }),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.key] }), index("idempotency_keys_created_idx").on(t.createdAt)],
+);

@@ -28,6 +28,8 @@ export type SmsPayload = z.infer<typeof SmsPayload>;
 
 export const WebhookPayload = z.object({
   channel: z.literal("webhook"),
+  /** Liquid template of the target, rendered per recipient; absent means the recipient's address. */
+  url: z.string().max(2048).optional(),
   method: z.enum(["POST", "PUT", "PATCH"]).default("POST"),
   headers: z.record(z.string(), z.string()).optional(),
   body: z.string().max(256 * 1024),

@@ -10,6 +10,7 @@ import { openDb } from "../adapters/db";
 import { edgePublisher } from "../adapters/routed-publisher";
 import { queueDueBatches } from "./due-batches";
 import { runFailoverCron } from "./failover";
+import { purgeIdempotencyKeys } from "./idempotency-purge";
 import { rehomeBatches } from "./rehome";
 import { sweepOutbox } from "./outbox-sweep";
 
@@ -23,6 +24,7 @@ export async function runScheduled(env: Bindings, ctx: ExecutionContext, schedul
       sweepOutbox(db, publisher),
       queueDueBatches(db, publisher),
       runFailoverCron(env, scheduledTime, (from, to) => rehomeBatches(db, publisher, from, to)),
+      purgeIdempotencyKeys(db),
     ]);
     for (const r of results) if (r.status === "rejected") console.error("scheduled job failed", r.reason);
     const [sweep, due] = results;

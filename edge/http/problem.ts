@@ -7,7 +7,25 @@ import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { AppError, toProblem, type ErrorCode } from "../../core/domain/problem";
 import type { AppEnv } from "../hono-env";
+import { pgErrorCode } from "../adapters/db";
 import { ConfigError } from "../env";
+
+/**
+ * Postgres errors that bad input can cause (SQLSTATE classes 22 data exception, 23 integrity constraint,
+ * 54 program limit) are the caller's problem: 4xx. Anything else from Postgres is ours: 500.
+ */
+function problemForPgError(code: string): AppError | undefined {
+  // Too many connections, starting up/shutting down, connection failures: a retry can help.
+  if (code === "53300" || code.startsWith("57P") || code.startsWith("08")) {
+    return new AppError("unavailable", "The database is busy; retry shortly", { headers: { "Retry-After": "1" } });
+  }
+  if (code === "23505") return new AppError("conflict", "The request conflicts with an existing resource");
+  if (code === "23503") return new AppError("not_found", "The request refers to a resource that does not exist");
+  if (code.startsWith("22") || code.startsWith("23") || code.startsWith("54")) {
+    return new AppError("validation_failed", "The request contains a value the database cannot store");
+  }
+  return undefined;
+}
 
 export function problemResponse(c: Context<AppEnv>, err: AppError): Response {
   const requestId = c.get("requestId");
@@ -47,6 +65,14 @@ export function onError(err: unknown, c: Context<AppEnv>): Response {
     // Misconfiguration is the operator's problem: say so plainly (no secret values are in the message).
     console.error(err.message);
     return problemResponse(c, new AppError("internal", err.message));
+  }
+  const pgCode = pgErrorCode(err);
+  if (pgCode) {
+    // Only the SQLSTATE: driver errors quote the statement's parameters (recipients' addresses) and
+    // Postgres messages quote the offending value.
+    const mapped = problemForPgError(pgCode);
+    console.error(`postgres error ${pgCode} (request ${c.get("requestId") ?? "?"})${mapped ? ", answered " + mapped.status : ""}`);
+    return problemResponse(c, mapped ?? new AppError("internal", "An unexpected error occurred."));
   }
   console.error(`unhandled error (request ${c.get("requestId") ?? "?"})`, err instanceof Error ? err.stack : err);
   return problemResponse(c, new AppError("internal", "An unexpected error occurred."));

@@ -1,84 +1,71 @@
-/** /v1/batches: thin handlers over the batch verbs (edge/services/batches). */
-import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
-import { AppError } from "../../core/domain/problem";
-import type { AppEnv } from "../hono-env";
-import { MAX_BODY_BYTES, parseOrThrow, readJson } from "../http/json-body";
+/** /v1/batches: create, list and read batches. Thin handlers over the batch verbs (edge/services/batches). */
+import { createRoute, z } from "@hono/zod-openapi";
+import { batchStatusEnum, channelEnum } from "../../core/db/schema";
+import { guardJson, limitBody } from "../http/json-body";
+import { idempotency } from "../middleware/idempotency";
+import { openApiApp } from "../http/openapi-app";
 import { methodNotAllowed } from "../http/problem";
-import {
-  appendRecipients,
-  AppendRecipientsInput,
-  cancelBatch,
-  createBatch,
-  CreateBatchInput,
-  getBatch,
-  listBatches,
-  ListBatchesInput,
-  listRecipients,
-  ListRecipientsInput,
-  pauseBatch,
-  resumeBatch,
-  retryBatch,
-  sendBatch,
-} from "../services/batches";
 import { serviceCtxOf } from "../http/service-ctx-of";
-import { IdempotencyKey } from "./shared-schemas";
+import { createBatch, CreateBatchInput, getBatch, listBatches } from "../services/batches";
+import { Batch, BatchList, CreatedBatch, json } from "./batch-schemas";
+import { BatchIdParams, IdempotencyHeaders, pageQuery, problems } from "./shared-schemas";
 
-const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: () => {
-    throw new AppError("payload_too_large", `The request body exceeds ${MAX_BODY_BYTES} bytes`);
+export const batchRoutes = openApiApp();
+
+const security = [{ apiKey: [] }];
+
+const createBatchRoute = createRoute({
+  operationId: "createBatch",
+  method: "post",
+  path: "/",
+  tags: ["Batches"],
+  summary: "Create a batch (draft) with up to 10,000 recipients",
+  security,
+  middleware: [limitBody, guardJson, idempotency] as const,
+  request: {
+    headers: IdempotencyHeaders,
+    body: { required: true, content: { "application/json": { schema: CreateBatchInput.openapi("CreateBatchInput") } } },
+  },
+  responses: {
+    201: json(CreatedBatch, "The new draft batch (or, with `Idempotent-Replayed: true`, the first answer to this Idempotency-Key)"),
+    ...problems(404, 409, 413, 415, 422),
   },
 });
 
-export const batchRoutes = new Hono<AppEnv>();
-
-function idempotencyKeyOf(c: Context<AppEnv>): string | undefined {
-  const rawKey = c.req.header("idempotency-key");
-  return rawKey === undefined ? undefined : parseOrThrow(IdempotencyKey, rawKey);
-}
-
-batchRoutes.post("/", limitBody, async (c) => {
-  const body = await readJson(c, CreateBatchInput);
-  const idempotencyKey = idempotencyKeyOf(c);
-  const result = await createBatch({ ctx: serviceCtxOf(c), input: { body, idempotencyKey } });
-  return c.json(result.batch, result.status);
+batchRoutes.openapi(createBatchRoute, async (c) => {
+  const batch = await createBatch({ ctx: serviceCtxOf(c), input: { body: c.req.valid("json") } });
+  return c.json(batch, 201);
 });
 
-batchRoutes.get("/", async (c) => {
-  const input = parseOrThrow(ListBatchesInput, c.req.query());
-  return c.json(await listBatches({ ctx: serviceCtxOf(c), input }));
+const ListBatchesQuery = pageQuery({ defaultLimit: 10, maxLimit: 100, cursor: z.string() }).extend({
+  status: z.enum(batchStatusEnum.enumValues).optional().openapi({ param: { name: "status", in: "query" } }),
+  channel: z.enum(channelEnum.enumValues).optional().openapi({ param: { name: "channel", in: "query" } }),
 });
+
+const listBatchesRoute = createRoute({
+  operationId: "listBatches",
+  method: "get",
+  path: "/",
+  tags: ["Batches"],
+  summary: "List batches, newest first",
+  security,
+  request: { query: ListBatchesQuery },
+  responses: { 200: json(BatchList, "One page of batches"), ...problems(404, 422) },
+});
+
+batchRoutes.openapi(listBatchesRoute, async (c) => c.json(await listBatches({ ctx: serviceCtxOf(c), input: c.req.valid("query") }), 200));
 batchRoutes.all("/", methodNotAllowed(["GET", "POST"]));
 
-batchRoutes.get("/:id", async (c) => c.json(await getBatch({ ctx: serviceCtxOf(c), input: { batchId: c.req.param("id") } })));
+const getBatchRoute = createRoute({
+  operationId: "getBatch",
+  method: "get",
+  path: "/{id}",
+  tags: ["Batches"],
+  summary: "Get a batch with its counts",
+  security,
+  request: { params: BatchIdParams },
+  responses: { 200: json(Batch, "The batch"), ...problems(404) },
+});
+
+batchRoutes.openapi(getBatchRoute, async (c) => c.json(await getBatch({ ctx: serviceCtxOf(c), input: { batchId: c.req.valid("param").id } }), 200));
 batchRoutes.all("/:id", methodNotAllowed(["GET"]));
-
-/** Appending builds lists larger than one request (10,000 recipients) while the batch is a draft. */
-batchRoutes.post("/:id/recipients", limitBody, async (c) => {
-  const body = await readJson(c, AppendRecipientsInput);
-  const input = { batchId: c.req.param("id"), body, idempotencyKey: idempotencyKeyOf(c) };
-  return c.json(await appendRecipients({ ctx: serviceCtxOf(c), input }), 200);
-});
-batchRoutes.get("/:id/recipients", async (c) => {
-  const query = parseOrThrow(ListRecipientsInput, c.req.query());
-  return c.json(await listRecipients({ ctx: serviceCtxOf(c), input: { batchId: c.req.param("id"), query } }));
-});
-batchRoutes.all("/:id/recipients", methodNotAllowed(["GET", "POST"]));
-
-/** Transitions answer 202 when work was handed to the pipeline, 200 when only state changed. */
-const transitions = {
-  send: { verb: sendBatch, status: 202 },
-  resume: { verb: resumeBatch, status: 202 },
-  retry: { verb: retryBatch, status: 202 },
-  pause: { verb: pauseBatch, status: 200 },
-  cancel: { verb: cancelBatch, status: 200 },
-} as const;
-
-for (const [action, { verb, status }] of Object.entries(transitions)) {
-  batchRoutes.post(`/:id/${action}`, async (c) => {
-    const result = await verb({ ctx: serviceCtxOf(c), input: { batchId: c.req.param("id") } });
-    return c.json(result.batch, status);
-  });
-  batchRoutes.all(`/:id/${action}`, methodNotAllowed(["POST"]));
-}

@@ -37,7 +37,7 @@ describe("POST /v1/batches", () => {
     ]);
   });
 
-  // The local part is case-sensitive (RFC 5321): only the domain is lowercased before deduping.
+  // Addresses are lowercased as a whole, local part too (core/domain/address.ts), before deduping.
   it("normalises and dedupes addresses and marks suppressed ones", async () => {
     const t = await newTenant();
     await query("insert into suppressions (tenant_id, channel, address, reason, source) values ($1, 'email', 'blocked@example.com', 'hard_bounce', 'test')", [t.tenantId]);
@@ -50,7 +50,7 @@ describe("POST /v1/batches", () => {
     expect(res.body.counts).toMatchObject({ total: 3, suppressed: 1 });
     const rows = await query<{ address: string; status: string }>("select address, status from recipients where batch_id = $1 order by id", [res.body.id]);
     expect(rows).toEqual([
-      { address: "Ada@example.com", status: "pending" },
+      { address: "ada@example.com", status: "pending" },
       { address: "blocked@example.com", status: "suppressed" },
       { address: "bob@example.com", status: "pending" },
     ]);
@@ -125,17 +125,18 @@ describe("POST /v1/batches", () => {
     expect((await call("POST", "/v1/batches/123/cancel", { apiKey: a.apiKey })).status).toBe(404);
   });
 
-  it("Idempotency-Key: same body replays the batch (200), another body is 409", async () => {
+  it("Idempotency-Key: same body replays the first answer (201), another body is 422", async () => {
     const t = await newTenant();
     const headers = { "idempotency-key": `key-${crypto.randomUUID()}` };
     const first = await call("POST", "/v1/batches", { apiKey: t.apiKey, body: emailBatch(), headers });
     expect(first.status).toBe(201);
     const again = await call("POST", "/v1/batches", { apiKey: t.apiKey, body: emailBatch(), headers });
-    expect(again.status).toBe(200);
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
     expect(again.body).toEqual(first.body);
     const other = await call("POST", "/v1/batches", { apiKey: t.apiKey, body: emailBatch({ name: "Other" }), headers });
-    expect(other.status).toBe(409);
-    expect(other.body.code).toBe("conflict");
+    expect(other.status).toBe(422);
+    expect(other.body.code).toBe("validation_failed");
     const [{ n }] = (await query<{ n: number }>("select count(*)::int as n from batches where tenant_id = $1", [t.tenantId])) as [{ n: number }];
     expect(n).toBe(1);
   });

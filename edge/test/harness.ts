@@ -8,6 +8,7 @@ import { createExecutionContext, SELF, waitOnExecutionContext } from "cloudflare
 import { env } from "cloudflare:workers";
 import { generateApiKey } from "../../core/domain/api-keys";
 import worker from "../worker";
+import { assertConformsToDocument } from "./openapi-conformance";
 
 export const testEnv = env;
 
@@ -98,7 +99,11 @@ export async function call(method: string, path: string, opts: CallOptions = {})
     if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
   }
   const request = new Request(`https://api.batchsender.test${path}`, { method, headers, body });
-  if (!opts.envOverrides) return toApiResponse(await SELF.fetch(request));
+  if (!opts.envOverrides) {
+    const res = await toApiResponse(await SELF.fetch(request));
+    await assertConformsToDocument(method, path, res.status, res.headers, res.body);
+    return res;
+  }
   const ctx = createExecutionContext();
   const res = await worker.fetch(request as Request<unknown, IncomingRequestCfProperties>, { ...env, ...opts.envOverrides }, ctx);
   const out = await toApiResponse(res);

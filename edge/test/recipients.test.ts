@@ -44,7 +44,7 @@ describe("POST /v1/batches/{id}/recipients", () => {
     expect(rows[2]!.variables).toEqual({ name: "Bob" });
   });
 
-  it("honours Idempotency-Key: a repeat replays the first result, another body with the key is 409", async () => {
+  it("honours Idempotency-Key: a repeat replays the first result, another body with the key is 422", async () => {
     const t = await newTenant();
     const id = await draft(t);
     const body = { recipients: asRecipients(["dan@example.com", "eve@example.com"]) };
@@ -54,7 +54,7 @@ describe("POST /v1/batches/{id}/recipients", () => {
     expect(again.status).toBe(200);
     expect(again.body).toMatchObject({ added: 2, duplicatesRemoved: 0, batch: { counts: { total: 4 } } });
     const other = await append(t, id, { recipients: asRecipients(["fay@example.com"]) }, { "idempotency-key": "append-1" });
-    expect(other.status).toBe(409);
+    expect(other.status).toBe(422);
     // Without a key a repeat is still harmless: every address is a duplicate now.
     const plain = await append(t, id, body);
     expect(plain.body).toMatchObject({ added: 0, duplicatesRemoved: 2, batch: { counts: { total: 4 } } });

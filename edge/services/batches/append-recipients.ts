@@ -5,19 +5,16 @@
  *
  * The batch row is locked `FOR UPDATE` first, whatever its status: a concurrent send waits for the append to
  * commit (so no recipient lands in a batch that is already queued), and appends to one batch run one at a
- * time. That lock also makes `Idempotency-Key` race-free here: the key and its result live in the append's
- * audit row, and a repeat (same key, same body) replays the original result, even after the batch was sent.
+ * time. Retries are made safe by the Idempotency-Key middleware (edge/middleware/idempotency.ts).
  */
 import { sql } from "drizzle-orm";
 import { auditLog } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
-import type { Executor } from "../../adapters/db";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { AppendRecipientsInput } from "./create-batch-input";
-import { requestFingerprint } from "./fingerprint";
-import { assertBatchId, loadBatch } from "./guards";
-import { dedupeRecipients, insertRecipients } from "./recipient-rows";
+import { assertBatchIdShape, loadScopedBatch } from "./scope";
+import { insertRecipients, normalizeRecipients } from "./recipient-rows";
 
 const ACTION = "batch.recipients_appended";
 
@@ -30,47 +27,28 @@ interface AppendCounts {
 
 export type AppendRecipientsResult = AppendCounts & { batch: BatchView };
 
-async function earlierAppend(tx: Executor, tenantId: string, batchId: string, key: string, fingerprint: string) {
-  const res = await tx.execute<{ data: AppendCounts & { fingerprint?: string } }>(sql`
-    select data from audit_log
-     where tenant_id = ${tenantId}::uuid and target_type = 'batch' and target_id = ${batchId}
-       and action = ${ACTION} and data->>'idempotencyKey' = ${key}
-     limit 1`);
-  const data = res.rows[0]?.data;
-  if (!data) return undefined;
-  if (data.fingerprint !== fingerprint) {
-    throw new AppError("conflict", "This Idempotency-Key was already used with a different request body");
-  }
-  return { added: data.added, duplicatesRemoved: data.duplicatesRemoved, suppressed: data.suppressed };
-}
-
 export async function appendRecipients({
   ctx,
   input,
 }: {
   ctx: ServiceCtx;
-  input: { batchId: string; body: AppendRecipientsInput; idempotencyKey?: string };
+  input: { batchId: string; body: AppendRecipientsInput };
 }): Promise<AppendRecipientsResult> {
   const { tenantId } = ctx;
-  const { batchId, body, idempotencyKey: key } = input;
-  assertBatchId(batchId);
-  const { rows } = dedupeRecipients(body.recipients);
-  const fingerprint = key ? await requestFingerprint(body) : null;
+  const { batchId, body } = input;
+  assertBatchIdShape(batchId);
 
   return ctx.db.transaction(async (tx): Promise<AppendRecipientsResult> => {
-    const locked = await tx.execute<{ status: string; channel: string }>(sql`
-      select status::text as status, channel::text as channel from batches
-       where id = ${batchId}::uuid and tenant_id = ${tenantId}::uuid
+    const locked = await tx.execute<{ status: string; channel: "email" | "sms" | "webhook"; url: string | null }>(sql`
+      select status::text as status, channel::text as channel, payload->>'url' as url from batches
+       where id = ${batchId}::uuid and tenant_id = ${tenantId}::uuid and mode = ${ctx.mode}::api_key_mode
        for update`);
     const batch = locked.rows[0];
     if (!batch) throw new AppError("not_found", `Batch ${batchId} not found`);
-    if (key && fingerprint) {
-      const earlier = await earlierAppend(tx, tenantId, batchId, key, fingerprint);
-      if (earlier) return { ...earlier, batch: toBatchView(await loadBatch(tx, tenantId, batchId)) };
-    }
     if (batch.status !== "draft") {
       throw new AppError("conflict", `Cannot append recipients to a batch that is ${batch.status}`);
     }
+    const { rows } = normalizeRecipients(batch.channel, body.recipients, batch.channel === "webhook" ? (batch.url ?? undefined) : undefined);
     const { added, suppressed } = await insertRecipients(tx, { batchId, tenantId, channel: batch.channel }, rows);
     const counts: AppendCounts = { added, duplicatesRemoved: body.recipients.length - added, suppressed };
     await tx.insert(auditLog).values({
@@ -79,9 +57,9 @@ export async function appendRecipients({
       action: ACTION,
       targetType: "batch",
       targetId: batchId,
-      data: { idempotencyKey: key ?? null, fingerprint, ...counts },
+      data: { ...counts },
       requestId: ctx.requestId ?? null,
     });
-    return { ...counts, batch: toBatchView(await loadBatch(tx, tenantId, batchId)) };
+    return { ...counts, batch: toBatchView(await loadScopedBatch(tx, ctx, batchId)) };
   });
 }

@@ -1,59 +1,74 @@
 /**
- * The body of `POST /v1/batches`. Email only for now; `channel` is already part of the shape (default
- * "email") so sms and webhook become further members of a discriminated union without breaking clients.
+ * The bodies of `POST /v1/batches` and `POST /v1/batches/{id}/recipients`. `channel` chooses the message
+ * shape (default `email`). Recipient addresses are checked and normalised per channel by the verbs
+ * (core/domain/address.ts), since an append's channel is the batch's.
  */
 import { z } from "zod";
 import { Region } from "../../../core/contract";
+import { LIMITS, variablesProblem } from "../../../core/domain/limits";
 
-export const MAX_RECIPIENTS = 10_000;
+export const MAX_RECIPIENTS = LIMITS.recipientsPerRequest;
 
-/** Trim, lowercase the domain (the local part is case-sensitive per RFC 5321, so it is left alone). */
-export function normalizeEmail(raw: string): string {
-  const s = raw.trim();
-  const at = s.lastIndexOf("@");
-  return at < 0 ? s : `${s.slice(0, at)}@${s.slice(at + 1).toLowerCase()}`;
-}
-
-const EmailAddress = z
-  .string()
-  .max(320)
-  .transform(normalizeEmail)
-  .pipe(z.email({ message: "must be a valid email address" }));
-
-const Variables = z.record(z.string(), z.unknown());
-
-const EmailMessage = z.object({
-  /** Falls back to the send config's default `from`. */
-  from: z.string().trim().min(3).max(320).optional(),
-  subject: z.string().min(1).max(998),
-  html: z.string().max(512 * 1024).optional(),
-  text: z.string().max(512 * 1024).optional(),
-  replyTo: z.string().trim().max(320).optional(),
-  headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,100}$/, "header names are letters, digits and dashes"), z.string().max(2000)).optional(),
+const Variables = z.record(z.string(), z.unknown()).superRefine((vars, ctx) => {
+  const problem = variablesProblem(vars);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
 });
 
+export const RecipientInput = z.object({
+  to: z.string().min(1).max(2048).meta({ description: "Email address, E.164 phone number or webhook URL, per the batch's channel" }),
+  variables: Variables.optional(),
+});
+export type RecipientInput = z.infer<typeof RecipientInput>;
+
 /** One request's recipients; larger lists are built by appending (POST /v1/batches/{id}/recipients). */
-export const EmailRecipients = z
-  .array(z.object({ to: EmailAddress, variables: Variables.optional() }))
+export const RecipientsInput = z
+  .array(RecipientInput)
   .min(1, "at least one recipient")
   .max(MAX_RECIPIENTS, `at most ${MAX_RECIPIENTS} recipients per request`);
-export type EmailRecipients = z.infer<typeof EmailRecipients>;
 
-export const CreateBatchInput = z.object({
+const Headers = z.record(z.string(), z.string());
+
+export const EmailMessage = z.object({
+  /** Falls back to the send config's default `from`. An RFC 5322 mailbox. */
+  from: z.string().trim().min(3).max(520).optional(),
+  replyTo: z.string().trim().min(3).max(520).optional(),
+  subject: z.string().min(1).max(LIMITS.subjectChars),
+  html: z.string().max(LIMITS.htmlBytes).optional(),
+  text: z.string().max(LIMITS.textBytes).optional(),
+  /** Custom headers from an allow-list (core/domain/email-message.ts); values are Liquid templates. */
+  headers: Headers.optional(),
+});
+
+export const SmsMessage = z.object({
+  /** Falls back to the send config's default number. */
+  from: z.string().trim().min(1).max(32).optional(),
+  text: z.string().min(1).max(LIMITS.smsTemplateChars),
+});
+
+export const WebhookMessage = z.object({
+  /** A Liquid template rendered per recipient; default `{{ to }}` (the recipient's URL). */
+  url: z.string().min(1).max(2048).optional(),
+  method: z.enum(["POST", "PUT", "PATCH"]).optional(),
+  headers: Headers.optional(),
+  body: z.string().max(LIMITS.webhookBodyTemplateBytes),
+});
+
+const common = {
   name: z.string().trim().min(1).max(200),
-  channel: z.literal("email").default("email"),
   sendConfigId: z.uuid().optional(),
-  message: EmailMessage.refine((m) => m.html !== undefined || m.text !== undefined, {
-    message: "give html, text or both",
-    path: ["html"],
-  }),
-  recipients: EmailRecipients,
+  recipients: RecipientsInput,
   scheduledAt: z.iso.datetime({ offset: true }).optional(),
   dryRun: z.boolean().optional(),
   region: Region.optional(),
-});
+};
+
+export const CreateBatchInput = z.discriminatedUnion("channel", [
+  z.object({ channel: z.literal("email").optional().default("email"), message: EmailMessage, ...common }),
+  z.object({ channel: z.literal("sms"), message: SmsMessage, ...common }),
+  z.object({ channel: z.literal("webhook"), message: WebhookMessage, ...common }),
+]);
 export type CreateBatchInput = z.infer<typeof CreateBatchInput>;
 
 /** The body of `POST /v1/batches/{id}/recipients`: the same recipient rules as create. */
-export const AppendRecipientsInput = z.object({ recipients: EmailRecipients });
+export const AppendRecipientsInput = z.object({ recipients: RecipientsInput });
 export type AppendRecipientsInput = z.infer<typeof AppendRecipientsInput>;

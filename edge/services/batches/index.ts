@@ -1,10 +1,12 @@
 /** The batch verbs: transport-agnostic, tenant-scoped, called by edge/routes and (later) NATS handlers. */
-export { createBatch, type CreateBatchResult, type CreatedBatch } from "./create-batch";
+export { createBatch, type CreatedBatch } from "./create-batch";
 export { AppendRecipientsInput, CreateBatchInput, MAX_RECIPIENTS } from "./create-batch-input";
 export { appendRecipients, type AppendRecipientsResult } from "./append-recipients";
-export { listRecipients, ListRecipientsInput, type RecipientList, type RecipientView } from "./list-recipients";
+export { listRecipients, type ListRecipientsInput, type RecipientList, type RecipientView } from "./list-recipients";
 export { sendBatch, queuePendingRecipients, type TransitionResult } from "./send-batch";
 export { pauseBatch, resumeBatch, cancelBatch, retryBatch } from "./control-batch";
-export { getBatch, listBatches, ListBatchesInput, type BatchList } from "./read-batches";
+export { getBatch, listBatches, type ListBatchesInput, type BatchList } from "./read-batches";
 export { enqueuePlan, publishOutboxRow, regionOfSubject, type OutboxRow } from "./outbox";
 export { toBatchView, type BatchView } from "./batch-view";
+export { previewRecipient, type RecipientPreview } from "./preview-recipient";
+export { withBatchScope } from "./scope";

@@ -4,18 +4,16 @@
  * otherwise) and the rows are filtered on tenant_id too. Variables and claim tokens never leave the API.
  */
 import { and, asc, eq, gt } from "drizzle-orm";
-import { z } from "zod";
-import { recipients, recipientStatusEnum, type Recipient } from "../../../core/db/schema";
+import { recipients, type Recipient } from "../../../core/db/schema";
 import type { ServiceCtx } from "../service-ctx";
-import { loadBatch } from "./guards";
+import { loadScopedBatch } from "./scope";
 
-export const ListRecipientsInput = z.object({
-  status: z.enum(recipientStatusEnum.enumValues).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+export interface ListRecipientsInput {
+  status?: Recipient["status"];
+  limit: number;
   /** The `id` (a decimal string) of the last recipient of the previous page. */
-  starting_after: z.string().regex(/^[1-9][0-9]{0,14}$/, "a recipient id").optional(),
-});
-export type ListRecipientsInput = z.infer<typeof ListRecipientsInput>;
+  starting_after?: string;
+}
 
 export interface RecipientView {
   /** A string: ids are bigints in Postgres. */
@@ -73,7 +71,7 @@ export async function listRecipients({
   input: { batchId: string; query: ListRecipientsInput };
 }): Promise<RecipientList> {
   const { batchId, query } = input;
-  await loadBatch(ctx.db, ctx.tenantId, batchId);
+  await loadScopedBatch(ctx.db, ctx, batchId);
   const rows = await ctx.db
     .select(columns)
     .from(recipients)

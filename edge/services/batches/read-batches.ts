@@ -1,21 +1,22 @@
 /** getBatch / listBatches: tenant-scoped reads; another tenant's batch does not exist (404, DESIGN §10). */
 import { and, desc, eq, sql } from "drizzle-orm";
-import { z } from "zod";
-import { batches } from "../../../core/db/schema";
+import { batches, type Batch } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
-import { assertBatchId, loadBatch } from "./guards";
+import { batchScope, loadScopedBatch } from "./scope";
 
 export async function getBatch({ ctx, input }: { ctx: ServiceCtx; input: { batchId: string } }): Promise<BatchView> {
-  return toBatchView(await loadBatch(ctx.db, ctx.tenantId, input.batchId));
+  return toBatchView(await loadScopedBatch(ctx.db, ctx, input.batchId));
 }
 
-export const ListBatchesInput = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(10),
-  starting_after: z.string().optional(),
-});
-export type ListBatchesInput = z.infer<typeof ListBatchesInput>;
+export interface ListBatchesInput {
+  limit: number;
+  /** The id of the last batch of the previous page. */
+  starting_after?: string;
+  status?: Batch["status"];
+  channel?: Batch["channel"];
+}
 
 export interface BatchList {
   object: "list";
@@ -27,15 +28,16 @@ export interface BatchList {
 
 /** Newest first; `starting_after` is the id of the last batch of the previous page (a keyset cursor). */
 export async function listBatches({ ctx, input }: { ctx: ServiceCtx; input: ListBatchesInput }): Promise<BatchList> {
-  const scope = eq(batches.tenantId, ctx.tenantId);
+  const scope = and(
+    batchScope(ctx),
+    input.status ? eq(batches.status, input.status) : undefined,
+    input.channel ? eq(batches.channel, input.channel) : undefined,
+  )!;
   let where = scope;
   if (input.starting_after) {
-    assertBatchId(input.starting_after);
-    const [cursor] = await ctx.db
-      .select({ id: batches.id })
-      .from(batches)
-      .where(and(scope, eq(batches.id, input.starting_after)));
-    if (!cursor) throw new AppError("not_found", `Batch ${input.starting_after} (starting_after) not found`);
+    const cursor = await loadScopedBatch(ctx.db, ctx, input.starting_after).catch(() => {
+      throw new AppError("not_found", `Batch ${input.starting_after} (starting_after) not found`);
+    });
     // Compared in SQL: created_at has microseconds, a JS Date only milliseconds.
     where = and(
       scope,

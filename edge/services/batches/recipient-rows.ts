@@ -1,12 +1,17 @@
 /**
  * Writing recipient rows, shared by createBatch and appendRecipients so both apply the same rules: addresses
- * arrive normalised by the schema (create-batch-input.ts), are deduped here (first occurrence wins), and are
+ * are checked and normalised per channel (core/domain/address.ts), deduped here (first occurrence wins), and are
  * inserted with ONE `INSERT … SELECT … FROM unnest(…)` that marks suppressed addresses, skips addresses the
  * batch already has, and moves the batch counters in the same statement (DESIGN §3).
  */
 import { sql } from "drizzle-orm";
+import { normalizeAddress, type AddressChannel } from "../../../core/domain/address";
+import type { FieldError } from "../../../core/domain/templates";
+import { parseTemplate, renderTemplate, TemplateError } from "../../../core/domain/templates";
 import type { Executor } from "../../adapters/db";
-import type { EmailRecipients } from "./create-batch-input";
+import type { RecipientInput } from "./create-batch-input";
+import { fieldErrors } from "./message-rules";
+import { webhookTargetProblem } from "./webhook-target";
 
 export interface DedupedRecipients {
   /** Address → variables, in request order. */
@@ -14,9 +19,36 @@ export interface DedupedRecipients {
   duplicatesRemoved: number;
 }
 
-export function dedupeRecipients(list: EmailRecipients): DedupedRecipients {
+/**
+ * Normalises and dedupes one request's recipients; any bad address is a 422 naming `recipients.N.to`. For
+ * webhooks, the payload's URL template is rendered for each recipient and the target checked here, so a
+ * private or malformed target is refused at creation rather than failing at send time.
+ */
+export function normalizeRecipients(channel: AddressChannel, list: readonly RecipientInput[], webhookUrl?: string): DedupedRecipients {
   const rows = new Map<string, Record<string, unknown>>();
-  for (const r of list) if (!rows.has(r.to)) rows.set(r.to, r.variables ?? {});
+  const errors: FieldError[] = [];
+  const urlTemplate = channel === "webhook" && webhookUrl ? parseTemplate("text", webhookUrl) : undefined;
+  list.forEach((r, i) => {
+    const n = normalizeAddress(channel, r.to);
+    if (!n.ok) {
+      errors.push({ path: `recipients.${i}.to`, message: n.message });
+      return;
+    }
+    const variables = r.variables ?? {};
+    if (urlTemplate) {
+      let target: string;
+      try {
+        target = renderTemplate("text", urlTemplate, { ...variables, to: n.address }).trim();
+      } catch (err) {
+        errors.push({ path: `recipients.${i}`, message: err instanceof TemplateError ? err.message : "message.url does not render" });
+        return;
+      }
+      const problem = webhookTargetProblem(target);
+      if (problem) errors.push({ path: `recipients.${i}.to`, message: `message.url renders to ${target.slice(0, 200)}: ${problem}` });
+    }
+    if (!rows.has(n.address)) rows.set(n.address, variables);
+  });
+  if (errors.length) throw fieldErrors(errors);
   return { rows, duplicatesRemoved: list.length - rows.size };
 }
 

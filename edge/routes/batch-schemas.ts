@@ -1,0 +1,93 @@
+/**
+ * Response schemas of the batch routes: the documented public shapes. The verbs' view types
+ * (services/batches/batch-view.ts, list-recipients.ts) must be assignable to them, which the route handlers'
+ * typed `c.json(…, status)` checks at compile time; the worker tests validate real responses against the
+ * generated document.
+ */
+import { z } from "@hono/zod-openapi";
+import { batchStatusEnum, channelEnum, recipientStatusEnum } from "../../core/db/schema";
+
+const Timestamp = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01T15:00:00.000Z" });
+
+export const Batch = z
+  .object({
+    id: z.uuid(),
+    object: z.literal("batch"),
+    name: z.string(),
+    channel: z.enum(channelEnum.enumValues),
+    status: z.enum(batchStatusEnum.enumValues),
+    sendConfigId: z.uuid(),
+    region: z.string(),
+    dryRun: z.boolean().openapi({ description: "Everything but the provider call; always true for test keys" }),
+    scheduledAt: Timestamp.nullable(),
+    counts: z.object({
+      total: z.number().int(),
+      queued: z.number().int(),
+      sent: z.number().int(),
+      failed: z.number().int(),
+      suppressed: z.number().int(),
+      cancelled: z.number().int(),
+      delivered: z.number().int(),
+      bounced: z.number().int(),
+      complained: z.number().int(),
+    }),
+    createdAt: Timestamp,
+    queuedAt: Timestamp.nullable(),
+    startedAt: Timestamp.nullable(),
+    completedAt: Timestamp.nullable(),
+  })
+  .openapi("Batch");
+
+export const CreatedBatch = Batch.extend({
+  duplicatesRemoved: z.number().int().openapi({ description: "Recipients dropped as duplicates of an earlier one" }),
+  smsSegments: z
+    .object({ encoding: z.enum(["GSM-7", "UCS-2"]), segments: z.number().int(), characters: z.number().int() })
+    .optional()
+    .openapi({ description: "SMS only: encoding and segment count of the text as written (variables can change both)" }),
+}).openapi("CreatedBatch");
+
+export const BatchList = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(Batch),
+    hasMore: z.boolean(),
+    nextCursor: z.string().nullable().openapi({ description: "Pass as `starting_after` for the next page" }),
+  })
+  .openapi("BatchList");
+
+export const Recipient = z
+  .object({
+    id: z.string().openapi({ description: "A decimal string (a bigint)" }),
+    object: z.literal("recipient"),
+    to: z.string(),
+    status: z.enum(recipientStatusEnum.enumValues),
+    attempts: z.number().int(),
+    providerMessageId: z.string().nullable(),
+    error: z.string().nullable(),
+    sentAt: Timestamp.nullable(),
+    updatedAt: Timestamp,
+  })
+  .openapi("Recipient");
+
+export const RecipientList = z
+  .object({
+    object: z.literal("list"),
+    data: z.array(Recipient),
+    hasMore: z.boolean(),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi("RecipientList");
+
+export const AppendRecipientsResult = z
+  .object({
+    added: z.number().int(),
+    duplicatesRemoved: z.number().int(),
+    suppressed: z.number().int(),
+    batch: Batch,
+  })
+  .openapi("AppendRecipientsResult");
+
+export const json = <S extends z.ZodType>(schema: S, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
