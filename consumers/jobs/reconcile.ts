@@ -24,7 +24,7 @@ import { countersAddUpSql } from "../../core/domain/batch-states";
 import { ConfigError } from "../config";
 import { cancelAbandonedStep, cancelStep, hasUnfinishedRows, recountBatch, STEP_ROWS } from "./bounded-steps";
 import { deploymentOf, planBatch, topUpBatch, type PlanDeps } from "./plan";
-import { completeIfDone } from "./recipient-store";
+import { completeIfDone, LEASE_SECONDS } from "./recipient-store";
 
 export interface ReconcileOptions {
   staleSeconds: number;
@@ -33,7 +33,23 @@ export interface ReconcileOptions {
   settleStepsPerTick: number;
 }
 
-export type ReconcileDeps = PlanDeps & { reconcile?: Partial<ReconcileOptions> };
+export type ReconcileDeps = PlanDeps & {
+  reconcile?: Partial<ReconcileOptions>;
+  /**
+   * False while this process is still inside the quiet period after a database outage it observed (see
+   * `startReconciler`): stale batches are not re-planned then. Absent: always true.
+   */
+  replanAllowed?: () => boolean;
+};
+
+/**
+ * After an outage, wait this long with the database reachable before treating batches as stale. During an
+ * outage no lease can be extended, so every live claim expires; once Postgres is back, the live holders
+ * re-assert their leases (heartbeat every few seconds) and land their known outcomes (the recorder retries
+ * them). Re-planning before that would let a new claim take rows whose provider outcome is known but not yet
+ * recorded, and for SES (no idempotency key) that is a duplicate. A lease plus a margin covers both.
+ */
+export const OUTAGE_QUIET_MS = (LEASE_SECONDS + 15) * 1000;
 
 export interface ReconcileReport {
   ran: boolean;
@@ -107,6 +123,7 @@ async function reconcileActive(deps: ReconcileDeps, opts: ReconcileOptions, repo
       }
       continue;
     }
+    if (b.stale && deps.replanAllowed && !deps.replanAllowed()) continue;
     if (b.stale) {
       const bumped = await db.query<{ plan_generation: number }>(
         `update batches set plan_generation = plan_generation + 1, plan_cursor = 0, planned_at = now()
@@ -186,10 +203,20 @@ export function startReconciler(deps: ReconcileDeps): { stop(): Promise<void> } 
   let running: Promise<unknown> | undefined;
   let stopped = false;
   const log: Logger = deps.log;
+  // 0 = no outage seen since start (re-planning allowed at once); otherwise when the last failed tick was
+  // followed by a successful one (null while ticks still fail).
+  let healthySince: number | null = 0;
+  const replanAllowed = () => healthySince !== null && Date.now() - healthySince >= OUTAGE_QUIET_MS;
   const timer = setInterval(() => {
     if (running || stopped) return;
-    running = reconcileOnce(deps)
-      .catch((err) => log.warn({ err: (err as Error).message }, "reconcile tick failed; next tick retries"))
+    running = reconcileOnce({ replanAllowed, ...deps })
+      .then(() => {
+        if (healthySince === null) healthySince = Date.now();
+      })
+      .catch((err) => {
+        healthySince = null;
+        log.warn({ err: (err as Error).message }, "reconcile tick failed; next tick retries");
+      })
       .finally(() => (running = undefined));
   }, opts.intervalMs);
   timer.unref();
