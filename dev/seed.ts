@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { generateApiKey, sha256Hex } from "../core/domain/api-keys";
+import { TENANT_WITH_KEY_SQL, tenantWithKeyParams, type TenantWithKeyRow } from "../test/support/fixture-sql";
 
 export interface DemoTenant {
   tenantId: string;
@@ -29,7 +30,7 @@ export async function ensureDemoTenant(databaseUrl: string, dataDir: string, nam
       );
       if (rowCount) return saved;
     }
-    const tenant = await createTenantWithKey(client, name);
+    const tenant = await createDemoTenant(client, name);
     fs.mkdirSync(dataDir, { recursive: true });
     fs.writeFileSync(file, JSON.stringify(tenant, null, 2), { mode: 0o600 });
     return tenant;
@@ -38,22 +39,13 @@ export async function ensureDemoTenant(databaseUrl: string, dataDir: string, nam
   }
 }
 
-/** Also used by integration tests: each test file gets its own tenant, so tests never share state. */
-export async function createTenantWithKey(
-  client: pg.ClientBase | pg.Pool,
-  name: string,
-  opts: { mode?: "live" | "test"; from?: string } = {},
-): Promise<DemoTenant> {
-  const key = await generateApiKey(opts.mode ?? "live");
-  const { rows } = await client.query<{ tenant_id: string; send_config_id: string }>(
-    `with t as (insert into tenants (name) values ($1) returning id),
-          k as (insert into api_keys (tenant_id, name, prefix, key_hash, mode)
-                select id, 'default', $2, $3, $4 from t),
-          c as (insert into send_configs (tenant_id, name, channel, mode, provider, defaults, is_default)
-                select id, 'Managed email (SES)', 'email', 'managed', 'ses', $5::jsonb, true from t returning id)
-     select (select id from t) as tenant_id, (select id from c) as send_config_id`,
-    [name, key.prefix, key.hash, key.mode, JSON.stringify({ from: opts.from ?? "Demo <hello@demo.batchsender.dev>" })],
+/** The demo tenant's rows: the same statement as every test tenant (test/support/fixture-sql.ts). */
+async function createDemoTenant(client: pg.ClientBase, name: string): Promise<DemoTenant> {
+  const key = await generateApiKey("live");
+  const { rows } = await client.query<TenantWithKeyRow>(
+    TENANT_WITH_KEY_SQL,
+    tenantWithKeyParams({ tenantName: name, key, keyName: "default", configName: "Managed email (SES)", from: "Demo <hello@demo.batchsender.dev>" }),
   );
   const row = rows[0]!;
-  return { tenantId: row.tenant_id, apiKey: key.key, sendConfigId: row.send_config_id };
+  return { tenantId: row.tenant_id, apiKey: key.key, sendConfigId: row.send_config_id! };
 }

@@ -3,7 +3,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { apiClient, dbPool, newTenant, stackInfo, waitFor } from "./support/stack";
+import { newTenant } from "./support/fixtures";
+import { apiClient, dbPool, stackInfo, waitFor } from "./support/stack";
 
 const pool = dbPool();
 let api: ReturnType<typeof apiClient>;

@@ -1,8 +1,6 @@
 // Issue 3: scale, graceful shutdown, dry runs and regions, with consumer processes exactly as deployed on a
 // private cluster (own NATS, Redis and sandbox; the shared test Postgres).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { importSealingKey, sealSecret } from "../core/domain/crypto";
-import { LOCAL_ENCRYPTION_KEY } from "../dev/config";
 import { Cluster } from "./support/cluster";
 import { batchRow, createQueuedBatch, createSendConfig, createTenant, recipientStatusCounts, type TestProvider } from "./support/fixtures";
 import { waitFor } from "./support/stack";
@@ -120,17 +118,15 @@ describe("delivery engine", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ credentials: { ses: [byok] } }),
     });
-    const key = await importSealingKey(LOCAL_ENCRYPTION_KEY.key);
     const tenantId = await createTenant(cluster.pool, "engine-byok");
     // Sealed for this tenant, this config id and SES (the AAD binds all three).
-    const configId = crypto.randomUUID();
-    const sealed = await sealSecret(JSON.stringify(byok), key, LOCAL_ENCRYPTION_KEY.id, { tenantId, configId, provider: "ses" });
-    const { rows } = await cluster.pool.query<{ id: string }>(
-      `insert into send_configs (id, tenant_id, name, channel, mode, provider, defaults, rate_limit_per_second, credentials_ciphertext, credentials_key_id)
-       values ($5, $1, 'own SES', 'email', 'byok', 'ses', $2, 500, $3, $4) returning id`,
-      [tenantId, JSON.stringify({ from: "Own <own@customer.example>" }), sealed, LOCAL_ENCRYPTION_KEY.id, configId],
-    );
-    const batchId = await createQueuedBatch(cluster.pool, { tenantId, sendConfigId: rows[0]!.id, provider: "ses", count: 50 });
+    const sendConfigId = await createSendConfig(cluster.pool, tenantId, "ses", {
+      name: "own SES",
+      from: "Own <own@customer.example>",
+      rateLimitPerSecond: 500,
+      byok,
+    });
+    const batchId = await createQueuedBatch(cluster.pool, { tenantId, sendConfigId, provider: "ses", count: 50 });
     const consumer = await cluster.startConsumer("falkenstein");
     await cluster.plan(batchId, tenantId);
     await completed(batchId, 60_000);

@@ -10,6 +10,7 @@ import {
   createTenant,
   recipientStatusCounts,
   type TestProvider,
+  UNTHROTTLED_RATES,
 } from "./support/fixtures";
 import { waitFor } from "./support/stack";
 
@@ -17,10 +18,7 @@ const SENDER_CONCURRENCY = 8;
 // Generous managed limits: these tests are about correctness under faults, not pacing (bench:send is).
 const cluster = new Cluster({
   SENDER_CONCURRENCY: String(SENDER_CONCURRENCY),
-  MANAGED_SES_RPS: "5000",
-  MANAGED_RESEND_RPS: "5000",
-  MANAGED_TELNYX_RPS: "5000",
-  TENANT_SEND_RPS: "100000",
+  ...UNTHROTTLED_RATES,
   LOG_LEVEL: "warn",
 });
 

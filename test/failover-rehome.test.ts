@@ -25,15 +25,12 @@ import { rehomeBatches } from "../edge/cron/rehome";
 import type { Db } from "../edge/adapters/db";
 import type { Publisher } from "../edge/adapters/publisher";
 import { Cluster } from "./support/cluster";
-import { batchRow, createQueuedBatch, createSendConfig, createTenant } from "./support/fixtures";
+import { batchRow, createQueuedBatch, createSendConfig, createTenant, UNTHROTTLED_RATES } from "./support/fixtures";
 import { waitFor } from "./support/stack";
 
 const cluster = new Cluster({
   SENDER_CONCURRENCY: "4",
-  MANAGED_SES_RPS: "5000",
-  MANAGED_RESEND_RPS: "5000",
-  MANAGED_TELNYX_RPS: "5000",
-  TENANT_SEND_RPS: "100000",
+  ...UNTHROTTLED_RATES,
   LOG_LEVEL: "warn",
 });
 

@@ -4,7 +4,8 @@
 // sent at the same time keeps sending and completes, and no consumer froze or restarted (/health answers
 // throughout, same process start time before and after).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiClient, dbPool, newTenant, stackInfo, waitFor } from "./support/stack";
+import { newTenant } from "./support/fixtures";
+import { apiClient, dbPool, stackInfo, waitFor } from "./support/stack";
 
 const pool = dbPool();
 afterAll(() => pool.end());

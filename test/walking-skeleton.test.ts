@@ -1,7 +1,8 @@
 // Issue 2, point 7: a 1,000-recipient batch created through the edge API (workerd) is planned and sent by
 // the regional consumers through the SES sandbox (real SigV4), and every recipient ends `sent` exactly once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { apiClient, dbPool, newTenant, stackInfo, waitFor } from "./support/stack";
+import { newTenant } from "./support/fixtures";
+import { apiClient, dbPool, stackInfo, waitFor } from "./support/stack";
 
 const pool = dbPool();
 afterAll(() => pool.end());

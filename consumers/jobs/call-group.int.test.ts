@@ -11,7 +11,8 @@ import { createMetrics } from "../metrics";
 import { ensureStreams } from "../nats/setup";
 import { createRegistryFromConfig } from "../providers/platform";
 import type { ProviderRegistry } from "../providers/registry";
-import { batchRow, createBatch, createTenantWithConfig, quietLog, startTestNats, statusCounts, testConfig, testPool, waitFor, type Sandbox } from "../testing/harness";
+import { quietLog, startTestNats, waitFor, type Sandbox } from "../testing/harness";
+import { batchRow, createBatch, createTenantWithConfig, recipientStatusCounts, testConfig, testPool } from "../../test/support/fixtures";
 import { BatchStatusCache } from "./batch-status";
 import { handleSendChunk } from "./catalog";
 import { ResultRecorder } from "./result-recorder";
@@ -79,7 +80,7 @@ describe("Resend batch idempotency across a re-plan", () => {
     const first = await consumer.next({ expires: 5000 });
     void handleSendChunk({ ...deps(dying), heartbeatMs: 1e9 }, first!);
     await waitFor("the batch call accepted", async () => sandbox.messages({ batchId }).length === 100);
-    expect(await statusCounts(pool, batchId)).toEqual({ sending: 100, queued: 50 });
+    expect(await recipientStatusCounts(pool, batchId)).toEqual({ sending: 100, queued: 50 });
     // Its leases run out; a re-plan covers the rows with differently cut chunks.
     await pool.query("update recipients set lease_until = now() - interval '1 second' where batch_id = $1 and status = 'sending'", [batchId]);
     await publish(ids.slice(50, 150));
@@ -89,7 +90,7 @@ describe("Resend batch idempotency across a re-plan", () => {
       const msg = await consumer.next({ expires: 5000 });
       expect(await handleSendChunk(deps(real), msg!)).toBe("ack");
     }
-    expect(await statusCounts(pool, batchId)).toEqual({ sent: 150 });
+    expect(await recipientStatusCounts(pool, batchId)).toEqual({ sent: 150 });
     expect(await batchRow(pool, batchId)).toMatchObject({ status: "completed", sent: 150, queued: 0 });
     const perAddress = new Map<string, number>();
     for (const m of sandbox.messages({ batchId })) perAddress.set(m.to, (perAddress.get(m.to) ?? 0) + 1);

@@ -9,19 +9,8 @@ import { startSandbox } from "../../dev/sandbox/server";
 import { createMetrics } from "../metrics";
 import { ensureStreams } from "../nats/setup";
 import { createRegistryFromConfig } from "../providers/platform";
-import {
-  addressFor,
-  batchRow,
-  createBatch,
-  createTenantWithConfig,
-  quietLog,
-  sandboxConfig,
-  startTestNats,
-  statusCounts,
-  testConfig,
-  testPool,
-  type Sandbox,
-} from "../testing/harness";
+import { quietLog, sandboxConfig, startTestNats, type Sandbox } from "../testing/harness";
+import { addressFor, batchRow, createBatch, createTenantWithConfig, recipientStatusCounts, testConfig, testPool } from "../../test/support/fixtures";
 import { BatchStatusCache } from "./batch-status";
 import { ResultRecorder } from "./result-recorder";
 import { handleSendChunk, planJob, type JobDeps } from "./catalog";
@@ -90,13 +79,13 @@ describe("dead letters", () => {
     const first = await consumer.next({ expires: 5000 });
     expect(first?.info.deliveryCount).toBe(1);
     expect(await handleSendChunk(deps, first!)).toBe("nak");
-    expect(await statusCounts(pool, batchId)).toEqual({ sent: 4, queued: 1 });
+    expect(await recipientStatusCounts(pool, batchId)).toEqual({ sent: 4, queued: 1 });
 
     // Delivery 2 is the last: DLQ, the stuck recipient failed with the reason, batch complete.
     const second = await consumer.next({ expires: 10_000 });
     expect(second?.info.deliveryCount).toBe(2);
     expect(await handleSendChunk(deps, second!)).toBe("dlq");
-    expect(await statusCounts(pool, batchId)).toEqual({ sent: 4, failed: 1 });
+    expect(await recipientStatusCounts(pool, batchId)).toEqual({ sent: 4, failed: 1 });
     const { rows } = await pool.query<{ address: string; last_error: string }>("select address, last_error from recipients where batch_id = $1 and status = 'failed'", [batchId]);
     expect(rows[0]!.address).toBe(stuck);
     expect(rows[0]!.last_error).toMatch(/gave up after 2 deliveries: ses .*/);
@@ -142,12 +131,12 @@ describe("dead letters", () => {
       expect(await handleSendChunk(deps, msg!)).toBe(action === "paused" ? "nak" : "ack");
       expect(sandbox.messages({ batchId })).toHaveLength(5);
       if (action === "paused") {
-        expect(await statusCounts(pool, batchId)).toEqual({ sent: 5, queued: 15 });
+        expect(await recipientStatusCounts(pool, batchId)).toEqual({ sent: 5, queued: 15 });
         const { rows } = await pool.query<{ n: number }>("select count(*)::int as n from recipients where batch_id = $1 and claim_token is not null", [batchId]);
         expect(rows[0]!.n).toBe(0);
         expect(await batchRow(pool, batchId)).toMatchObject({ sent: 5, queued: 15 });
       } else {
-        expect(await statusCounts(pool, batchId)).toEqual({ sent: 5, cancelled: 15 });
+        expect(await recipientStatusCounts(pool, batchId)).toEqual({ sent: 5, cancelled: 15 });
         expect(await batchRow(pool, batchId)).toMatchObject({ status: "cancelled", sent: 5, cancelled: 15, queued: 0 });
       }
     }
@@ -180,11 +169,11 @@ describe("dead letters", () => {
     const first = await consumer.next({ expires: 5000 });
     expect(await handleSendChunk(deps, first!)).toBe("nak");
     // Nothing sent, nothing stranded in `sending`: the fault gave the rows back.
-    expect(await statusCounts(pool, batchId)).toEqual({ queued: 4 });
+    expect(await recipientStatusCounts(pool, batchId)).toEqual({ queued: 4 });
     const second = await consumer.next({ expires: 10_000 });
     expect(second?.info.deliveryCount).toBe(2);
     expect(await handleSendChunk(deps, second!)).toBe("dlq");
-    expect(await statusCounts(pool, batchId)).toEqual({ failed: 4 });
+    expect(await recipientStatusCounts(pool, batchId)).toEqual({ failed: 4 });
     const { rows } = await pool.query<{ last_error: string }>("select distinct last_error from recipients where batch_id = $1", [batchId]);
     expect(rows.map((r) => r.last_error)).toEqual(["gave up after 2 deliveries: region falkenstein has no capacity for ses"]);
     expect(await batchRow(pool, batchId)).toMatchObject({ status: "completed", failed: 4, queued: 0 });
@@ -205,7 +194,7 @@ describe("dead letters", () => {
     const consumer = await js.consumers.get(streams.batches.name, "plan-dlq-test");
     const msg = await consumer.next({ expires: 5000 });
     expect(await runJob(planJob, deps, { js, log: quietLog, stopping: () => false }, msg!, 1)).toBe("dlq");
-    expect(await statusCounts(pool, batchId)).toEqual({ failed: 12 });
+    expect(await recipientStatusCounts(pool, batchId)).toEqual({ failed: 12 });
     expect(await batchRow(pool, batchId)).toMatchObject({ status: "completed", failed: 12, queued: 0 });
     const { rows } = await pool.query<{ last_error: string }>("select distinct last_error from recipients where batch_id = $1", [batchId]);
     expect(rows[0]!.last_error).toBe("planning gave up after 1 deliveries: maximum payload exceeded");

@@ -2,7 +2,7 @@
 // ResultRecorder keep every guarantee of the per-call statement (claim-token guard, counters equal rows).
 import { randomUUID } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { batchRow, createBatch, createTenantWithConfig, statusCounts, testPool } from "../testing/harness";
+import { batchRow, createBatch, createTenantWithConfig, recipientStatusCounts, testPool } from "../../test/support/fixtures";
 import { claimRecipients, isDone, recordResults, type Db, type FinalResult } from "./recipient-store";
 import { ResultRecorder } from "./result-recorder";
 
@@ -61,7 +61,7 @@ describe("ResultRecorder on Postgres", () => {
     expect(last.get(b.batchId)).toBe(true);
 
     for (const { batchId, ids } of [a, b]) {
-      const counts = await statusCounts(pool, batchId);
+      const counts = await recipientStatusCounts(pool, batchId);
       const row = await batchRow(pool, batchId);
       expect(row.sent).toBe(counts.sent ?? 0);
       expect(row.failed).toBe(counts.failed ?? 0);
@@ -94,9 +94,9 @@ describe("ResultRecorder on Postgres", () => {
     // The stale caller still gets its batch's (unchanged) counters, as recordResults always did.
     expect(stale).toMatchObject({ total: 4, sent: 0, failed: 0 });
     expect(valid).toMatchObject({ total: 4, sent: 4 });
-    expect(await statusCounts(pool, a.batchId)).toEqual({ sending: 4 });
+    expect(await recipientStatusCounts(pool, a.batchId)).toEqual({ sending: 4 });
     expect(await batchRow(pool, a.batchId)).toMatchObject({ sent: 0, failed: 0, queued: 4 });
-    expect(await statusCounts(pool, b.batchId)).toEqual({ sent: 4 });
+    expect(await recipientStatusCounts(pool, b.batchId)).toEqual({ sent: 4 });
 
     // The live claim still records normally.
     const counters = await recordResults(pool, { batchId: a.batchId, token: newer!.token, results: newer!.ids.map((id) => ({ id, status: "sent" as const })) });
@@ -116,12 +116,12 @@ describe("ResultRecorder on Postgres", () => {
       (e: Error) => e.name,
     );
     expect(await good).toMatchObject({ sent: 3 });
-    expect(await statusCounts(pool, a.batchId)).toEqual({ sent: 3 });
+    expect(await recipientStatusCounts(pool, a.batchId)).toEqual({ sent: 3 });
     await new Promise((r) => setTimeout(r, 100));
     expect(rec.retries).toBeGreaterThan(1);
     rec.close();
     expect(await bad).toBe("RecorderClosedError");
     // Nothing of the bad entry was written or released.
-    expect(await statusCounts(pool, b.batchId)).toEqual({ sending: 3 });
+    expect(await recipientStatusCounts(pool, b.batchId)).toEqual({ sending: 3 });
   });
 });

@@ -6,22 +6,8 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { consumerSpecs, streams, subjects, TRACE_HEADER } from "../../core/contract";
 import { startSandbox } from "../../dev/sandbox/server";
 import { startConsumerApp, type ConsumerApp } from "../app";
-import {
-  addressFor,
-  batchRow,
-  createBatch,
-  createTenantWithConfig,
-  quietLog,
-  sandboxConfig,
-  startTestNats,
-  statusCounts,
-  testConfig,
-  testPool,
-  unlimitedTokens,
-  waitFor,
-  waitIdle,
-  type Sandbox,
-} from "../testing/harness";
+import { quietLog, sandboxConfig, startTestNats, unlimitedTokens, waitFor, waitIdle, type Sandbox } from "../testing/harness";
+import { addressFor, batchRow, createBatch, createTenantWithConfig, recipientStatusCounts, testConfig, testPool } from "../../test/support/fixtures";
 
 const pool = testPool();
 let nats: Awaited<ReturnType<typeof startTestNats>>;
@@ -64,7 +50,7 @@ describe("planner + sender", () => {
     await plan(batchId, tenantId);
     const b = await completed(batchId);
     expect(b).toMatchObject({ total: 1000, sent: 1000, failed: 0, queued: 0 });
-    expect(await statusCounts(pool, batchId)).toEqual({ sent: 1000 });
+    expect(await recipientStatusCounts(pool, batchId)).toEqual({ sent: 1000 });
     const msgs = sandbox.messages({ batchId });
     expect(msgs).toHaveLength(1000);
     expect(new Set(msgs.map((m) => m.to)).size).toBe(1000);
@@ -114,7 +100,7 @@ describe("planner + sender", () => {
     const liveToken = crypto.randomUUID();
     await pool.query("update recipients set status = 'sending', claim_token = $2, lease_until = now() + interval '3 seconds' where id = $1", [ids[0], liveToken]);
     await publishChunk(batchId, tenantId, ids);
-    await waitFor("two sent", async () => (await statusCounts(pool, batchId)).sent === 2);
+    await waitFor("two sent", async () => (await recipientStatusCounts(pool, batchId)).sent === 2);
     expect(sandbox.messages({ batchId }).map((m) => m.to).sort()).toEqual([addressFor("ses", 1), addressFor("ses", 2)]);
     const { rows } = await pool.query<{ status: string; claim_token: string }>("select status, claim_token from recipients where id = $1", [ids[0]]);
     expect(rows[0]).toEqual({ status: "sending", claim_token: liveToken });

@@ -1,7 +1,7 @@
 /**
  * Integration-test harness for the consumers: a private nats-server (port range 20300–20399, temp data dir,
- * stopped by PID), the shared test Postgres, the provider sandbox in-process, and rows written the way the
- * edge leaves them. Each test makes its own tenant, so tests never share state.
+ * stopped by PID), the provider sandbox in-process, and waits. Rows, the test pool and the consumer
+ * configuration are fixtures: test/support/fixtures.ts.
  */
 import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
@@ -9,10 +9,8 @@ import os from "node:os";
 import path from "node:path";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import pg from "pg";
 import pino from "pino";
-import { parseConfig, type ConsumerConfig } from "../config";
-import { LOCAL_ENCRYPTION_KEY, localUrls, sandboxCredentials, testInstance } from "../../dev/config";
+import { testInstance } from "../../dev/config";
 import { startNatsServer, waitForNats } from "../../dev/nats-server";
 import { startSandbox } from "../../dev/sandbox/server";
 import type { TokenTaker } from "../app";
@@ -48,92 +46,6 @@ async function killChild(child: ChildProcess) {
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
   await exited;
-}
-
-export function testConfig(natsUrl: string, sandboxUrl: string, extra: Record<string, string> = {}): ConsumerConfig {
-  const urls = localUrls("test");
-  return parseConfig({
-    REGION: "falkenstein",
-    DATABASE_URL: urls.databaseUrl,
-    REDIS_URL: urls.redisUrl,
-    NATS_URL: natsUrl,
-    HTTP_PORT: "0",
-    SES_ENDPOINT: sandboxUrl,
-    SES_REGION: sandboxCredentials.ses.region,
-    SES_ACCESS_KEY_ID: sandboxCredentials.ses.accessKeyId,
-    SES_SECRET_ACCESS_KEY: sandboxCredentials.ses.secretAccessKey,
-    RESEND_API_URL: sandboxUrl,
-    RESEND_API_KEY: sandboxCredentials.resend.apiKey,
-    TELNYX_API_URL: sandboxUrl,
-    TELNYX_API_KEY: sandboxCredentials.telnyx.apiKey,
-    TELNYX_MESSAGING_PROFILE_ID: sandboxCredentials.telnyx.messagingProfileId,
-    ENCRYPTION_KEYS: JSON.stringify({ [LOCAL_ENCRYPTION_KEY.id]: LOCAL_ENCRYPTION_KEY.key }),
-    SENDER_CONCURRENCY: "8",
-    SHUTDOWN_GRACE_SECONDS: "5",
-    LOG_LEVEL: "silent",
-    ...extra,
-  });
-}
-
-export function testPool(): pg.Pool {
-  return new pg.Pool({ connectionString: localUrls("test").databaseUrl, max: 4 });
-}
-
-export type TestProvider = "ses" | "resend" | "telnyx";
-
-export async function createTenantWithConfig(pool: pg.Pool, provider: TestProvider): Promise<{ tenantId: string; sendConfigId: string }> {
-  const t = await pool.query<{ id: string }>("insert into tenants (name) values ($1) returning id", [`consumers-int ${crypto.randomUUID().slice(0, 8)}`]);
-  const tenantId = t.rows[0]!.id;
-  const channel = provider === "telnyx" ? "sms" : "email";
-  const defaults = provider === "telnyx" ? { fromNumber: "+12125550100" } : { from: "Int <int@demo.batchsender.dev>" };
-  const c = await pool.query<{ id: string }>(
-    `insert into send_configs (tenant_id, name, channel, mode, provider, defaults) values ($1, $2, $3, 'managed', $4, $5) returning id`,
-    [tenantId, `managed ${provider}`, channel, provider, JSON.stringify(defaults)],
-  );
-  return { tenantId, sendConfigId: c.rows[0]!.id };
-}
-
-export function addressFor(provider: TestProvider, i: number): string {
-  return provider === "telnyx" ? `+1212555${String(1000 + i).padStart(4, "0")}` : `r${i}@example.com`;
-}
-
-/** A batch in `status` with `count` queued recipients, counters as the edge sets them. Returns ids in order. */
-export async function createBatch(
-  pool: pg.Pool,
-  opts: { tenantId: string; sendConfigId: string; provider: TestProvider; count: number; status?: string; dryRun?: boolean },
-): Promise<{ batchId: string; ids: number[] }> {
-  const channel = opts.provider === "telnyx" ? "sms" : "email";
-  const payload =
-    channel === "sms"
-      ? { channel, text: "Hi {{ name }}" }
-      : { channel, from: "Int <int@demo.batchsender.dev>", subject: "Hello {{ name }}", text: "Hi {{ name }}" };
-  const b = await pool.query<{ id: string }>(
-    `insert into batches (tenant_id, send_config_id, name, channel, payload, status, total, queued, region, dry_run, queued_at)
-     values ($1, $2, 'int', $3, $4, $5, $6, $6, 'falkenstein', $7, now()) returning id`,
-    [opts.tenantId, opts.sendConfigId, channel, JSON.stringify(payload), opts.status ?? "queued", opts.count, opts.dryRun ?? false],
-  );
-  const batchId = b.rows[0]!.id;
-  const addresses = Array.from({ length: opts.count }, (_, i) => addressFor(opts.provider, i));
-  const r = await pool.query<{ id: string }>(
-    `insert into recipients (batch_id, tenant_id, address, variables, status)
-     select $1, $2, a, jsonb_build_object('name', 'R' || ord), 'queued' from unnest($3::text[]) with ordinality as t(a, ord)
-     returning id`,
-    [batchId, opts.tenantId, addresses],
-  );
-  return { batchId, ids: r.rows.map((x) => Number(x.id)).sort((a, c) => a - c) };
-}
-
-export async function batchRow(pool: pg.Pool, batchId: string) {
-  const { rows } = await pool.query<{ status: string; total: number; queued: number; sent: number; failed: number; cancelled: number; suppressed: number }>(
-    "select status, total, queued, sent, failed, cancelled, suppressed from batches where id = $1",
-    [batchId],
-  );
-  return rows[0]!;
-}
-
-export async function statusCounts(pool: pg.Pool, batchId: string): Promise<Record<string, number>> {
-  const { rows } = await pool.query<{ status: string; n: number }>("select status, count(*)::int as n from recipients where batch_id = $1 group by status", [batchId]);
-  return Object.fromEntries(rows.map((r) => [r.status, r.n]));
 }
 
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {

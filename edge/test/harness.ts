@@ -1,12 +1,14 @@
 /**
  * Worker-test harness (runs inside workerd): every test makes its own tenant, API key and default email send
- * config directly through the Neon driver, so tests never share state; requests go through the real Worker
- * with a random CF-Connecting-IP unless a test pins one.
+ * config directly through the Neon driver, with the statement every test tenant uses (test/support/fixture-sql.ts),
+ * so tests never share state; requests go through the real Worker with a random CF-Connecting-IP unless a test
+ * pins one.
  */
 import { Client, neonConfig } from "@neondatabase/serverless";
 import { createExecutionContext, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { generateApiKey } from "../../core/domain/api-keys";
+import { TENANT_WITH_KEY_SQL, tenantWithKeyParams, type TenantWithKeyRow } from "../../test/support/fixture-sql";
 import worker from "../worker";
 import { assertConformsToDocument } from "./openapi-conformance";
 
@@ -45,15 +47,16 @@ export interface TestTenant {
 
 export async function newTenant(opts: { mode?: "live" | "test"; withDefaultConfig?: boolean } = {}): Promise<TestTenant> {
   const key = await generateApiKey(opts.mode ?? "live");
-  const [row] = await query<{ tenant_id: string; api_key_id: string; send_config_id: string | null }>(
-    `with t as (insert into tenants (name) values ($1) returning id),
-          k as (insert into api_keys (tenant_id, name, prefix, key_hash, mode)
-                select id, 'worker test', $2, $3, $4 from t returning id),
-          c as (insert into send_configs (tenant_id, name, channel, mode, provider, defaults, is_default)
-                select id, 'Managed email', 'email', 'managed', 'ses', '{"from":"Test <hello@test.batchsender.dev>"}'::jsonb, true
-                  from t where $5 returning id)
-     select (select id from t) as tenant_id, (select id from k) as api_key_id, (select id from c) as send_config_id`,
-    [`worker test ${crypto.randomUUID().slice(0, 8)}`, key.prefix, key.hash, key.mode, opts.withDefaultConfig ?? true],
+  const [row] = await query<TenantWithKeyRow>(
+    TENANT_WITH_KEY_SQL,
+    tenantWithKeyParams({
+      tenantName: `worker test ${crypto.randomUUID().slice(0, 8)}`,
+      key,
+      keyName: "worker test",
+      configName: "Managed email",
+      from: "Test <hello@test.batchsender.dev>",
+      withDefaultConfig: opts.withDefaultConfig ?? true,
+    }),
   );
   return { tenantId: row!.tenant_id, apiKey: key.key, apiKeyId: row!.api_key_id, sendConfigId: row!.send_config_id ?? "" };
 }

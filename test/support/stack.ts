@@ -1,11 +1,10 @@
 /**
  * What end-to-end tests know about the running test stack (started by `npm test`, dev/run-tests.mjs), and
- * the small helpers they share: a fresh tenant per test file, an API client, the sandbox, Postgres.
+ * the small helpers they share: an API client, the sandbox, Postgres (tenants: ./fixtures).
  */
 import fs from "node:fs";
 import pg from "pg";
 import type { StackInfo } from "../../dev/stack";
-import { createTenantWithKey, type DemoTenant } from "../../dev/seed";
 
 export function stackInfo(): StackInfo {
   const file = process.env.BATCHSENDER_STACK_FILE;
@@ -17,10 +16,6 @@ export function stackInfo(): StackInfo {
 
 export function dbPool(): pg.Pool {
   return new pg.Pool({ connectionString: stackInfo().urls.databaseUrl, max: 4 });
-}
-
-export async function newTenant(pool: pg.Pool, label: string, opts?: { mode?: "live" | "test" }): Promise<DemoTenant> {
-  return createTenantWithKey(pool, `e2e ${label} ${crypto.randomUUID().slice(0, 8)}`, opts);
 }
 
 export function apiClient(apiKey: string, baseUrl = stackInfo().apiUrl) {

@@ -1,0 +1,46 @@
+/**
+ * What a test tenant is, in one place for both sides of the tests: the Node fixtures (test/support/fixtures.ts,
+ * through `pg`), the demo tenant of the local stack (dev/seed.ts) and the Worker tests (edge/test/harness.ts,
+ * inside workerd through the Neon driver). Edge-safe on purpose: no imports, only SQL text and its parameters.
+ */
+
+/**
+ * One statement: a tenant, an API key, and (unless `withDefaultConfig` is false) a default managed SES email
+ * send config. Returns `tenant_id`, `api_key_id` and `send_config_id` (null without a config).
+ */
+export const TENANT_WITH_KEY_SQL = `with t as (insert into tenants (name) values ($1) returning id),
+      k as (insert into api_keys (tenant_id, name, prefix, key_hash, mode)
+            select id, $5, $2, $3, $4 from t returning id),
+      c as (insert into send_configs (tenant_id, name, channel, mode, provider, defaults, is_default)
+            select id, $6, 'email', 'managed', 'ses', $7::jsonb, true from t where $8::boolean returning id)
+ select (select id from t) as tenant_id, (select id from k) as api_key_id, (select id from c) as send_config_id`;
+
+export interface TenantWithKeyRow {
+  tenant_id: string;
+  api_key_id: string;
+  send_config_id: string | null;
+}
+
+export interface TenantWithKeyInput {
+  tenantName: string;
+  /** From `generateApiKey` (core/domain/api-keys): only the prefix and hash are stored. */
+  key: { prefix: string; hash: string; mode: "live" | "test" };
+  keyName: string;
+  configName: string;
+  /** The default config's `from` address. */
+  from: string;
+  withDefaultConfig?: boolean;
+}
+
+export function tenantWithKeyParams(input: TenantWithKeyInput): unknown[] {
+  return [
+    input.tenantName,
+    input.key.prefix,
+    input.key.hash,
+    input.key.mode,
+    input.keyName,
+    input.configName,
+    JSON.stringify({ from: input.from }),
+    input.withDefaultConfig ?? true,
+  ];
+}
