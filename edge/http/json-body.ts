@@ -63,9 +63,8 @@ export function jsonProblem(root: unknown): { path: string; message: string } | 
   return undefined;
 }
 
-export const guardJson: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!isJsonType(c.req.header("content-type"))) return next();
-  const text = await c.req.text();
+/** Empty 400, malformed 400, NUL/lone surrogate/too deep 422 (jsonProblem); the parsed value otherwise. */
+function parseGuardedJson(text: string): unknown {
   if (!text.trim()) throw new AppError("bad_request", "The request body is empty");
   let data: unknown;
   try {
@@ -75,6 +74,12 @@ export const guardJson: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const problem = jsonProblem(data);
   if (problem) throw new AppError("validation_failed", `${problem.path}: ${problem.message}`, { errors: [problem] });
+  return data;
+}
+
+export const guardJson: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!isJsonType(c.req.header("content-type"))) return next();
+  parseGuardedJson(await c.req.text());
   await next();
 };
 
@@ -84,16 +89,7 @@ export const guardJson: MiddlewareHandler<AppEnv> = async (c, next) => {
  */
 export async function readJson<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.infer<S>> {
   if (!isJsonType(c.req.header("content-type"))) throw new AppError("unsupported_media_type", "Send the body as application/json");
-  const text = await c.req.text();
-  if (!text.trim()) throw new AppError("bad_request", "The request body is empty");
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new AppError("bad_request", `Malformed JSON: ${(err as Error).message}`);
-  }
-  const problem = jsonProblem(data);
-  if (problem) throw new AppError("validation_failed", `${problem.path}: ${problem.message}`, { errors: [problem] });
+  const data = parseGuardedJson(await c.req.text());
   const parsed = schema.safeParse(data);
   if (!parsed.success) throw validationError(parsed.error);
   return parsed.data;
