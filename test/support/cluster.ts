@@ -111,6 +111,11 @@ export class Cluster {
     return this;
   }
 
+  /** The cluster's own server processes (benchmarks read their CPU time from /proc). */
+  serverPids(): { nats?: number; redis?: number } {
+    return { nats: this.nats?.pid, redis: this.redis?.pid };
+  }
+
   async startRedis(): Promise<void> {
     this.redis = spawn(
       "redis-server",
