@@ -7,7 +7,8 @@
  *
  * Run by bench/send.ts as a child process (`node --import tsx bench/floor.ts`) with the consumer's env plus
  * FLOOR_PROVIDER (ses | resend | telnyx), FLOOR_SENDS, FLOOR_CONCURRENCY. Prints `ready`, waits for one line
- * on stdin (the parent samples CPU in between), runs, prints `{"sent":…,"failed":…}` and exits.
+ * on stdin (the parent samples CPU in between), runs, prints `{"sent":…,"failed":…}` and exits when stdin
+ * closes.
  */
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { Agent, request } from "node:http";
@@ -134,6 +135,9 @@ async function main() {
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   process.stdout.write(`${JSON.stringify({ sent, failed })}\n`);
+  // Stay until the parent has read this process's peak RSS (it closes stdin).
+  process.stdin.resume();
+  await once(process.stdin, "end");
 }
 
 main().then(

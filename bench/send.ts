@@ -106,7 +106,9 @@ async function benchFloor(cluster: Cluster, provider: BenchProvider): Promise<Ro
   const seconds = (performance.now() - t0) / 1000;
   const cpu = await stop();
   const rss = peakRssMb(child.pid!);
-  if (child.exitCode === null) await once(child, "exit");
+  const exited = once(child, "exit");
+  child.stdin!.end();
+  await exited;
   if (result.failed > 0) console.warn(`floor ${provider}: ${result.failed} calls refused by the sandbox`);
   return { provider, system: "floor (bare sign + POST loop)", sends: result.sent, seconds, cpu, peakRssMb: rss };
 }

@@ -2,7 +2,8 @@
  * The consumer's configuration: `process.env` validated once at the boundary (CONVENTIONS 2). Bad config is
  * a deployment error: `loadConfig` exits 1 with one readable message instead of failing later mid-send.
  * Managed rate-limit overrides (MANAGED_*_RPS, TENANT_SEND_RPS…) are parsed by consumers/ratelimit/limits.ts
- * from the same env; this schema keeps everything else.
+ * from the same env; this schema keeps everything else (the plan-window and reconciler settings are defined
+ * here and read by their modules with the same schemas).
  */
 import { z } from "zod";
 import { Region } from "../core/contract";
@@ -33,6 +34,23 @@ const csv = z
       .map((x) => x.trim().toLowerCase())
       .filter(Boolean),
   );
+
+/** Windowed planning (consumers/jobs/plan-window.ts reads these from the same env). */
+export const PlanWindowEnv = z.object({
+  /** Seconds of sending (at the batch's bucket rate) one batch may have planned ahead. */
+  PLAN_WINDOW_SECONDS: z.coerce.number().positive().max(3600).default(5),
+  PLAN_WINDOW_MIN_CHUNKS: z.coerce.number().int().min(1).max(10_000).default(4),
+  PLAN_WINDOW_MAX_CHUNKS: z.coerce.number().int().min(1).max(100_000).default(200),
+});
+
+/** The reconciler (consumers/jobs/reconcile.ts reads these from the same env). */
+export const ReconcileEnv = z.object({
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
+  /** A `processing` batch without progress for this long is re-planned. */
+  RECONCILE_STALE_SECONDS: z.coerce.number().min(1).max(86_400).default(120),
+  /** Bounded steps one cancelled batch gets per tick. */
+  RECONCILE_SETTLE_STEPS: z.coerce.number().int().min(1).max(1000).default(20),
+});
 
 export const ConsumerConfig = z.object({
   REGION: Region,
@@ -71,6 +89,8 @@ export const ConsumerConfig = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Seconds SIGTERM waits for in-flight chunks before releasing their claims. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(1).max(300).default(30),
+  ...PlanWindowEnv.shape,
+  ...ReconcileEnv.shape,
 });
 export type ConsumerConfig = z.infer<typeof ConsumerConfig>;
 

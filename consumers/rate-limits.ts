@@ -2,12 +2,12 @@
  * Wires the sending token buckets (consumers/ratelimit/) into the sender's `TokenTaker`: limits from env,
  * buckets on the shared ioredis client, which buckets one provider call needs, and the blocking take. Fails
  * closed: while the bucket store is down `takeWhenAvailable` keeps waiting (heartbeating through `onWait`)
- * and sending resumes by itself.
+ * and sending resumes by itself. Takes are amortised and single-flight per process (ratelimit/token-reserve.ts).
  */
 import type { Redis } from "ioredis";
 import type { Region } from "../core/contract";
 import type { TokenTaker } from "./app";
-import { bucketsForSend, createRedisTokenBuckets, parseManagedLimits, takeWhenAvailable, type ManagedLimits, type TokenBuckets } from "./ratelimit";
+import { amortisedTakes, bucketsForSend, createRedisTokenBuckets, parseManagedLimits, takeWhenAvailable, type ManagedLimits, type TokenBuckets } from "./ratelimit";
 
 /** Throws when the rate-limit env overrides are invalid; main.ts calls it at startup. */
 export function createTokenTaker(redis: Redis, env: Record<string, string | undefined>, region: Region): TokenTaker {
@@ -30,6 +30,7 @@ export function tokenTakerFor(buckets: TokenBuckets, limits: ManagedLimits, regi
         },
         limits,
       ),
-    takeTokens: (specs, opts) => takeWhenAvailable(buckets, specs, opts),
+    // One take in flight per bucket set, covering several calls when the buckets' capacity allows it.
+    takeTokens: amortisedTakes((specs, opts) => takeWhenAvailable(buckets, specs, opts)),
   };
 }

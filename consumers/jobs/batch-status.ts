@@ -19,7 +19,7 @@ export class BatchStatusCache {
     if (e && now - e.at < this.maxAgeMs) return e.status;
     if (e?.pending) return e.pending;
     const pending = this.db
-      .query<{ status: string }>("select status from batches where id = $1", [batchId])
+      .query<{ status: string }>({ name: "bs_batch_status", text: "select status from batches where id = $1", values: [batchId] })
       .then((r) => {
         const status = r.rows[0]?.status;
         if (this.entries.size > 10_000) this.entries.clear();

@@ -10,8 +10,7 @@
  * the window (5 s of sending by default) is far longer than that interval, so a batch never starves itself.
  * Pure: limits in, a number out.
  */
-import { z } from "zod";
-import { ConfigError } from "../config";
+import { ConfigError, PlanWindowEnv } from "../config";
 import { DEFAULT_MANAGED_LIMITS, parseManagedLimits, type ManagedLimits, type Region, type SendProvider } from "../ratelimit/limits";
 import { CHUNK_SIZE } from "./chunking";
 
@@ -57,14 +56,8 @@ export function windowRecipients(b: BatchRate, region: Region, cfg: PlanWindowCo
   return chunks * size;
 }
 
-const PlanEnv = z.object({
-  PLAN_WINDOW_SECONDS: z.coerce.number().positive().max(3600).default(5),
-  PLAN_WINDOW_MIN_CHUNKS: z.coerce.number().int().min(1).max(10_000).default(4),
-  PLAN_WINDOW_MAX_CHUNKS: z.coerce.number().int().min(1).max(100_000).default(200),
-});
-
 export function parsePlanWindow(env: Record<string, string | undefined>): PlanWindowConfig {
-  const res = PlanEnv.safeParse(env);
+  const res = PlanWindowEnv.safeParse(env);
   if (!res.success) throw new ConfigError(`invalid plan window configuration: ${res.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}`);
   return { seconds: res.data.PLAN_WINDOW_SECONDS, minChunks: res.data.PLAN_WINDOW_MIN_CHUNKS, maxChunks: Math.max(res.data.PLAN_WINDOW_MIN_CHUNKS, res.data.PLAN_WINDOW_MAX_CHUNKS), limits: parseManagedLimits(env) };
 }

@@ -8,8 +8,13 @@
  */
 import type { Pool, PoolClient } from "pg";
 import { claimableSql, completionSql, isBatchDone } from "../../core/domain/batch-states";
+import { LIMITS } from "../../core/domain/limits";
 
 export type Db = Pick<Pool | PoolClient, "query">;
+
+// Every statement below is named (`{ name, text, values }`): Postgres parses and plans it once per connection
+// instead of on every call (parse/plan was ~40% of Postgres's CPU per send with unnamed statements). A name
+// always carries the same text.
 
 /** How long a claim holds rows; the sender extends it with each heartbeat while it still works on them. */
 export const LEASE_SECONDS = 60;
@@ -29,7 +34,20 @@ export interface ClaimedRow {
   address: string;
   variables: Record<string, unknown>;
   attempts: number;
+  /**
+   * Set when the stored variables are far over the cap (`CLAIM_VARIABLES_BYTES` as Postgres prints them): they
+   * were not loaded (`variables` is empty) and the recipient is failed with the size as its reason.
+   */
+  oversizedBytes?: number;
 }
+
+/**
+ * The claim does not load variables larger than this (Postgres's text form, which is never smaller than
+ * `JSON.stringify` and less than twice it): a row written around the creation caps (a 50-recipient chunk of
+ * 8 MiB each would be 400 MB in one claim) is failed without being read. Rows between the cap and this are
+ * loaded and refused exactly by `variablesProblem` when rendered.
+ */
+export const CLAIM_VARIABLES_BYTES = 2 * LIMITS.variablesBytes;
 
 /**
  * Claims the chunk's claimable rows: `queued`, or `sending` whose lease expired (its owner died). Nothing is
@@ -43,14 +61,16 @@ export interface ClaimedRow {
  * `recordResultsGrouped`: recipient rows first, then the batch row.
  */
 export async function claimRecipients(db: Db, a: ClaimScope): Promise<ClaimedRow[]> {
-  const { rows } = await db.query<ClaimedRow & { id: string; suppressed_n: number }>(
-    `with b as (
+  const { rows } = await db.query<ClaimedRow & { id: string; suppressed_n: number; oversized_bytes: number | null }>({
+    name: "bs_claim",
+    text: `with b as (
        select channel from batches
         where id = $1 and status = 'processing' and ($5::int is null or plan_generation = $5)
      ), c as (
        select r.id,
               (select s.reason from suppressions s
-                where s.tenant_id = r.tenant_id and s.channel = (select channel from b) and s.address = r.address) as supp
+                where s.tenant_id = r.tenant_id and s.channel = (select channel from b) and s.address = r.address) as supp,
+              octet_length(r.variables::text) as vbytes
          from recipients r
         where r.id = any($2::bigint[]) and r.batch_id = $1 and exists (select 1 from b)
           and ${CLAIMABLE_R}
@@ -64,48 +84,53 @@ export async function claimRecipients(db: Db, a: ClaimScope): Promise<ClaimedRow
               updated_at = now()
          from c
         where r.id = c.id and ${CLAIMABLE_R}
-        returning r.id, r.address, r.variables, r.attempts, c.supp is not null as is_suppressed
+        returning r.id, r.address, case when c.vbytes > $6 then null else r.variables end as variables,
+                  case when c.vbytes > $6 then c.vbytes end as oversized_bytes, r.attempts, c.supp is not null as is_suppressed
      ), counted as (
        update batches set suppressed = suppressed + n.k, queued = queued - n.k, updated_at = now()
          from (select count(*)::int as k from u where is_suppressed) n
         where batches.id = $1 and n.k > 0
        returning n.k
      )
-     select u.id, u.address, u.variables, u.attempts, coalesce((select k from counted), 0) as suppressed_n
+     select u.id, u.address, u.variables, u.oversized_bytes, u.attempts, coalesce((select k from counted), 0) as suppressed_n
        from u where not u.is_suppressed
      union all
-     select null, null, null, null, k from counted where not exists (select 1 from u where not u.is_suppressed)`,
-    [a.batchId, a.ids, a.token, LEASE_SECONDS, a.generation ?? null],
-  );
+     select null, null, null, null, null, k from counted where not exists (select 1 from u where not u.is_suppressed)`,
+    values: [a.batchId, a.ids, a.token, LEASE_SECONDS, a.generation ?? null, CLAIM_VARIABLES_BYTES],
+  });
   const suppressed = rows[0]?.suppressed_n ?? 0;
   if (suppressed > 0) await completeIfDone(db, a.batchId);
   return rows
     .filter((r) => r.id !== null)
-    .map(({ suppressed_n: _s, ...r }) => ({ ...r, id: Number(r.id) }))
+    .map(({ suppressed_n: _s, oversized_bytes, ...r }) =>
+      oversized_bytes === null || oversized_bytes === undefined ? { ...r, id: Number(r.id) } : { ...r, id: Number(r.id), variables: {}, oversizedBytes: oversized_bytes },
+    )
     .sort((x, y) => x.id - y.id);
 }
 
 /** Rows of the chunk that another live claim still holds, and when the last of those leases runs out. */
 export async function heldElsewhere(db: Db, a: ClaimScope): Promise<{ count: number; msUntilExpiry: number }> {
-  const { rows } = await db.query<{ n: number; ms: number | null }>(
-    `select count(*)::int as n,
+  const { rows } = await db.query<{ n: number; ms: number | null }>({
+    name: "bs_held_elsewhere",
+    text: `select count(*)::int as n,
             (extract(epoch from max(lease_until) - now()) * 1000)::int as ms
        from recipients
       where id = any($2::bigint[]) and batch_id = $1 and status = 'sending'
         and claim_token is distinct from $3 and lease_until >= now()
         -- a chunk of an older plan generation waits for nobody: the current generation covers its rows
         and ($4::int is null or exists (select 1 from batches where id = $1 and plan_generation = $4))`,
-    [a.batchId, a.ids, a.token, a.generation ?? null],
-  );
+    values: [a.batchId, a.ids, a.token, a.generation ?? null],
+  });
   return { count: rows[0]?.n ?? 0, msUntilExpiry: Math.max(0, rows[0]?.ms ?? 0) };
 }
 
 export async function extendLease(db: Db, a: { batchId: string; token: string }): Promise<void> {
-  await db.query(
-    `update recipients set lease_until = now() + make_interval(secs => $3)
+  await db.query({
+    name: "bs_extend_lease",
+    text: `update recipients set lease_until = now() + make_interval(secs => $3)
       where batch_id = $1 and claim_token = $2 and status = 'sending'`,
-    [a.batchId, a.token, LEASE_SECONDS],
-  );
+    values: [a.batchId, a.token, LEASE_SECONDS],
+  });
 }
 
 export interface FinalResult {
@@ -160,8 +185,9 @@ export function resultColumns(entries: ResultEntry[]): [number[], string[], stri
 export async function recordResultsGrouped(db: Db, entries: ResultEntry[]): Promise<Map<string, BatchCounters>> {
   const counters = new Map<string, BatchCounters>();
   if (!entries.some((e) => e.results.length > 0)) return counters;
-  const { rows } = await db.query<BatchCounters & { batch_id: string }>(
-    `with input as (
+  const { rows } = await db.query<BatchCounters & { batch_id: string }>({
+    name: "bs_record_results",
+    text: `with input as (
        select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[])
          as t(id, batch_id, token, status, pmid, err)
      ), r as (
@@ -195,8 +221,8 @@ export async function recordResultsGrouped(db: Db, entries: ResultEntry[]): Prom
        from x join locked l on l.id = x.batch_id
       where b.id = x.batch_id
       returning b.id as batch_id, b.total, b.sent, b.failed, b.suppressed, b.cancelled, b.status`,
-    resultColumns(entries),
-  );
+    values: resultColumns(entries),
+  });
   for (const { batch_id, ...c } of rows) counters.set(batch_id, c);
   return counters;
 }
@@ -209,12 +235,13 @@ export async function recordResults(db: Db, a: ResultEntry): Promise<BatchCounte
 
 /** Gives claimed, unsent rows back (`queued`, claim cleared) so any consumer can pick them up again. */
 export async function releaseClaims(db: Db, a: { batchId: string; token: string; ids?: number[] }): Promise<number> {
-  const res = await db.query(
-    `update recipients set status = 'queued', claim_token = null, lease_until = null, updated_at = now()
+  const res = await db.query({
+    name: "bs_release_claims",
+    text: `update recipients set status = 'queued', claim_token = null, lease_until = null, updated_at = now()
       where batch_id = $1 and claim_token = $2 and status = 'sending'
         and ($3::bigint[] is null or id = any($3::bigint[]))`,
-    [a.batchId, a.token, a.ids ?? null],
-  );
+    values: [a.batchId, a.token, a.ids ?? null],
+  });
   return res.rowCount ?? 0;
 }
 
@@ -223,11 +250,12 @@ export async function releaseClaims(db: Db, a: { batchId: string; token: string;
  * re-queue). Safe to call any number of times.
  */
 export async function completeIfDone(db: Db, batchId: string): Promise<boolean> {
-  const res = await db.query(
-    `update batches set status = 'completed', completed_at = now(), updated_at = now()
+  const res = await db.query({
+    name: "bs_complete_if_done",
+    text: `update batches set status = 'completed', completed_at = now(), updated_at = now()
       where id = $1 and status = 'processing' and retry_requested_at is null and ${completionSql()}`,
-    [batchId],
-  );
+    values: [batchId],
+  });
   return (res.rowCount ?? 0) > 0;
 }
 
@@ -237,11 +265,12 @@ export function isDone(c: BatchCounters | undefined): boolean {
 
 /** Rows this claim holds (`sending` under `token`): what an earlier run of the same delivery claimed. */
 export async function claimedBy(db: Db, a: { batchId: string; token: string }): Promise<ClaimedRow[]> {
-  const { rows } = await db.query<ClaimedRow & { id: string }>(
-    `select id, address, variables, attempts from recipients
+  const { rows } = await db.query<ClaimedRow & { id: string }>({
+    name: "bs_claimed_by",
+    text: `select id, address, variables, attempts from recipients
       where batch_id = $1 and claim_token = $2 and status = 'sending'`,
-    [a.batchId, a.token],
-  );
+    values: [a.batchId, a.token],
+  });
   return rows.map((r) => ({ ...r, id: Number(r.id) })).sort((x, y) => x.id - y.id);
 }
 
@@ -250,12 +279,13 @@ export async function claimedBy(db: Db, a: { batchId: string; token: string }): 
  * and answers their ids. A row another consumer took over meanwhile is not returned (and not touched).
  */
 export async function reassertClaim(db: Db, a: { batchId: string; token: string; ids: number[] }): Promise<number[]> {
-  const { rows } = await db.query<{ id: string }>(
-    `update recipients set lease_until = now() + make_interval(secs => $4)
+  const { rows } = await db.query<{ id: string }>({
+    name: "bs_reassert_claim",
+    text: `update recipients set lease_until = now() + make_interval(secs => $4)
       where batch_id = $1 and claim_token = $2 and status = 'sending' and id = any($3::bigint[])
       returning id`,
-    [a.batchId, a.token, a.ids, LEASE_SECONDS],
-  );
+    values: [a.batchId, a.token, a.ids, LEASE_SECONDS],
+  });
   return rows.map((r) => Number(r.id));
 }
 
@@ -282,27 +312,30 @@ export async function failQueuedRecipients(db: Db, a: { batchId: string; error: 
 
 /** Marks the rows of one multi-recipient provider call with its group, before the call (schema: `call_group`). */
 export async function markCallGroup(db: Db, a: { batchId: string; token: string; ids: number[]; group: string }): Promise<void> {
-  await db.query(
-    `update recipients set call_group = $4
+  await db.query({
+    name: "bs_mark_call_group",
+    text: `update recipients set call_group = $4
       where batch_id = $1 and claim_token = $2 and status = 'sending' and id = any($3::bigint[])`,
-    [a.batchId, a.token, a.ids, a.group],
-  );
+    values: [a.batchId, a.token, a.ids, a.group],
+  });
 }
 
 /** The call groups some of `ids` were sent in before (outcome never recorded), by row id. */
 export async function priorCallGroups(db: Db, a: { batchId: string; ids: number[] }): Promise<Map<number, string>> {
-  const { rows } = await db.query<{ id: string; call_group: string }>(
-    `select id, call_group from recipients where batch_id = $1 and id = any($2::bigint[]) and call_group is not null`,
-    [a.batchId, a.ids],
-  );
+  const { rows } = await db.query<{ id: string; call_group: string }>({
+    name: "bs_prior_call_groups",
+    text: `select id, call_group from recipients where batch_id = $1 and id = any($2::bigint[]) and call_group is not null`,
+    values: [a.batchId, a.ids],
+  });
   return new Map(rows.map((r) => [Number(r.id), r.call_group]));
 }
 
 /** Every row of one earlier call, whatever its state now, so the call can be rebuilt exactly. */
 export async function rowsOfCallGroup(db: Db, a: { batchId: string; group: string }): Promise<ClaimedRow[]> {
-  const { rows } = await db.query<ClaimedRow & { id: string }>(
-    `select id, address, variables, attempts from recipients where batch_id = $1 and call_group = $2 order by id`,
-    [a.batchId, a.group],
-  );
+  const { rows } = await db.query<ClaimedRow & { id: string }>({
+    name: "bs_rows_of_call_group",
+    text: `select id, address, variables, attempts from recipients where batch_id = $1 and call_group = $2 order by id`,
+    values: [a.batchId, a.group],
+  });
   return rows.map((r) => ({ ...r, id: Number(r.id) }));
 }

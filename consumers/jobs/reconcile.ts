@@ -19,9 +19,8 @@
  * 4. every 30th tick, finished batches whose counters no longer add up are recounted (bounded id ranges).
  */
 import type { Logger } from "pino";
-import { z } from "zod";
 import { countersAddUpSql } from "../../core/domain/batch-states";
-import { ConfigError } from "../config";
+import { ConfigError, ReconcileEnv } from "../config";
 import { cancelAbandonedStep, cancelStep, hasUnfinishedRows, recountBatch, STEP_ROWS } from "./bounded-steps";
 import { deploymentOf, planBatch, topUpBatch, type PlanDeps } from "./plan";
 import { completeIfDone, LEASE_SECONDS } from "./recipient-store";
@@ -59,12 +58,6 @@ export interface ReconcileReport {
   recounted: string[];
   cancelledRows: number;
 }
-
-const ReconcileEnv = z.object({
-  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(50).max(600_000).default(1000),
-  RECONCILE_STALE_SECONDS: z.coerce.number().min(1).max(86_400).default(120),
-  RECONCILE_SETTLE_STEPS: z.coerce.number().int().min(1).max(1000).default(20),
-});
 
 export function parseReconcileOptions(env: Record<string, string | undefined>): ReconcileOptions {
   const res = ReconcileEnv.safeParse(env);

@@ -15,11 +15,12 @@
  */
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { BatchPayload } from "../../core/domain/payload";
-import { renderedEmailProblem, renderedSmsProblem, renderedWebhookProblem, variablesProblem } from "../../core/domain/limits";
-import { parseTemplate, renderTemplate, TEMPLATE_LIMITS, TemplateError, type ParsedTemplate, type TemplateKind } from "../../core/domain/templates";
+import { LIMITS, renderedEmailProblem, renderedSmsProblem, renderedWebhookProblem, variablesProblem } from "../../core/domain/limits";
+import { compileTemplate, renderCompiled, TEMPLATE_LIMITS, TemplateError, type CompiledTemplate, type TemplateKind } from "../../core/domain/templates";
 import type { OutgoingMessage } from "../providers/interface";
 
-type Parsed = ParsedTemplate;
+/** Liquid's parse, plus the variable-substitution fast path when the template has one (core/domain). */
+type Parsed = CompiledTemplate;
 interface CompiledBatch {
   payload: BatchPayload;
   subject?: Parsed;
@@ -44,6 +45,8 @@ export interface RecipientForRender {
   id: number;
   address: string;
   variables: Record<string, unknown>;
+  /** The claim found the stored variables far over the cap and did not load them (recipient-store.ts). */
+  oversizedBytes?: number;
 }
 
 /** A recipient that cannot be rendered into a message its provider accepts: fail it, with this reason. */
@@ -61,7 +64,7 @@ const cache = new Map<string, CompiledBatch | RenderError>();
 
 function compile(batch: BatchForRender): CompiledBatch {
   const payload = BatchPayload.parse(batch.payload);
-  const t = (s: string | undefined, kind: TemplateKind = "text") => (s === undefined ? undefined : parseTemplate(kind, s));
+  const t = (s: string | undefined, kind: TemplateKind = "text") => (s === undefined ? undefined : compileTemplate(kind, s));
   const headers = (h: Record<string, string> | undefined): [string, Parsed][] => Object.entries(h ?? {}).map(([k, v]) => [k, t(v)!]);
   switch (payload.channel) {
     case "email":
@@ -105,7 +108,7 @@ class Budget {
 
   render(kind: TemplateKind, parsed: Parsed, scope: object): string {
     const renderMs = Math.max(1, this.deadline - performance.now());
-    const out = renderTemplate(kind, parsed, scope, { renderMs, memory: Math.max(1, this.memoryLeft) });
+    const out = renderCompiled(kind, parsed, scope, { renderMs, memory: Math.max(1, this.memoryLeft) });
     // The output's length is the bulk of what a render allocates; charge it to the recipient's whole budget.
     this.memoryLeft -= out.length;
     return out;
@@ -124,6 +127,7 @@ function checked(m: OutgoingMessage): OutgoingMessage {
  */
 export function renderMessage(batch: BatchForRender, r: RecipientForRender): OutgoingMessage {
   const c = compiled(batch);
+  if (r.oversizedBytes !== undefined) throw new RenderError(`variables are ${r.oversizedBytes} bytes stored; at most ${LIMITS.variablesBytes} serialized`);
   const varsProblem = variablesProblem(r.variables);
   if (varsProblem) throw new RenderError(varsProblem);
   try {

@@ -36,7 +36,7 @@ export interface JobContext {
   runs: number;
   /** Extra work for every heartbeat (the sender extends its lease). Errors are logged, never thrown. */
   onHeartbeat(fn: () => Promise<unknown>): void;
-  /** Extends the ack wait now (the heartbeat timer does this anyway). */
+  /** Extends the ack wait now, at most once a second (the heartbeat timer does this anyway). */
   working(): void;
 }
 
@@ -118,10 +118,18 @@ async function run<T, D>(entry: JobEntry<T, D>, deps: D, runner: RunnerDeps, msg
     token: randomUUID(),
     runs: 0,
     onHeartbeat: (fn) => void hooks.push(fn),
-    working: () => msg.working(),
+    // Each `working()` is a NATS publish (and work for the server). The timer below already keeps the ack
+    // wait extended, so an explicit call only goes out if the last one is over a second old.
+    working: () => {
+      if (Date.now() - lastWorking < 1000) return;
+      lastWorking = Date.now();
+      msg.working();
+    },
   };
+  let lastWorking = Date.now();
   let beating = false;
   const heartbeat = setInterval(() => {
+    lastWorking = Date.now();
     msg.working();
     if (beating || hooks.length === 0) return;
     beating = true;

@@ -148,6 +148,19 @@ describe("planner + sender", () => {
     expect(retries).toBeGreaterThan(0);
   });
 
+  it("a recipient whose stored variables are far over the cap is failed with the size, without being loaded", async () => {
+    const { tenantId, sendConfigId } = await createTenantWithConfig(pool, "ses");
+    const { batchId, ids } = await createBatch(pool, { tenantId, sendConfigId, provider: "ses", count: 3 });
+    // Written behind the edge's caps (as a bug or a direct insert could): 40 KiB against a 16 KiB cap.
+    await pool.query("update recipients set variables = jsonb_build_object('name', repeat('x', 40000)) where id = $1", [ids[1]]);
+    await plan(batchId, tenantId);
+    expect(await completed(batchId)).toMatchObject({ sent: 2, failed: 1 });
+    const { rows } = await pool.query<{ status: string; last_error: string }>("select status, last_error from recipients where id = $1", [ids[1]]);
+    expect(rows[0]).toMatchObject({ status: "failed" });
+    expect(rows[0]!.last_error).toMatch(/^render: variables are 400\d\d bytes stored; at most 16384 serialized$/);
+    expect(sandbox.messages({ batchId })).toHaveLength(2);
+  });
+
   it("a paused batch claims nothing; a cancelled batch plans nothing", async () => {
     const { tenantId, sendConfigId } = await createTenantWithConfig(pool, "ses");
     const paused = await createBatch(pool, { tenantId, sendConfigId, provider: "ses", count: 30, status: "paused" });

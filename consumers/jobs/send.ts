@@ -69,14 +69,15 @@ function mergeRows(a: ClaimedRow[], b: ClaimedRow[]): ClaimedRow[] {
 
 export async function sendChunk(deps: SendDeps, ctx: JobContext, body: SendChunkMessage): Promise<JobOutcome> {
   const { log, token } = ctx;
-  const found = await deps.db.query<BatchRow>(
-    `select b.id as batch_id, b.tenant_id, b.status, b.payload, b.dry_run,
-            sc.id, sc.mode, sc.provider, sc.defaults, sc.rate_limit_per_second,
-            sc.credentials_ciphertext, sc.credentials_key_id, sc.updated_at
-       from batches b join send_configs sc on sc.id = b.send_config_id
-      where b.id = $1 and b.tenant_id = $2`,
-    [body.batchId, body.tenantId],
-  );
+  const found = await deps.db.query<BatchRow>({
+    name: "bs_send_batch",
+    text: `select b.id as batch_id, b.tenant_id, b.status, b.payload, b.dry_run,
+                  sc.id, sc.mode, sc.provider, sc.defaults, sc.rate_limit_per_second,
+                  sc.credentials_ciphertext, sc.credentials_key_id, sc.updated_at
+             from batches b join send_configs sc on sc.id = b.send_config_id
+            where b.id = $1 and b.tenant_id = $2`,
+    values: [body.batchId, body.tenantId],
+  });
   const row = found.rows[0];
   if (!row) {
     log.warn("send chunk for unknown batch; dropped");
@@ -167,6 +168,8 @@ export async function sendChunk(deps: SendDeps, ctx: JobContext, body: SendChunk
     if (!ctx.lastDelivery) await retryWhileInfraDown(() => releaseClaims(deps.db, { batchId: body.batchId, token, ids: retryIds }), { what: "release of retryable rows", ...infra });
     return { kind: "retry", reason, retryAfterMs };
   }
+  // This claim took every row of the chunk and lost none of them: no row can be held elsewhere (skip the query).
+  if (lease.lost.size === 0 && claimed.length === new Set(body.recipientIds).size) return { kind: "ack" };
   const held = await retryWhileInfraDown(() => heldElsewhere(deps.db, scope), { what: "held-elsewhere check", ...infra });
   if (held.count > 0) return { kind: "defer", delayMs: held.msUntilExpiry + 1000 + Math.round(Math.random() * 1000), reason: `${held.count} rows held by a live claim` };
   return { kind: "ack" };

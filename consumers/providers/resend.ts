@@ -11,6 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import type { OutgoingMessage, ProviderClient, SendOutcome } from "./interface";
+import { callSignal } from "./deadlines";
 import { allOutcomes, classifyHttpStatus, networkFailure, reasonFrom } from "./outcome";
 
 export interface ResendOptions {
@@ -51,24 +52,29 @@ export function createResendClient(opts: ResendOptions): ProviderClient {
   const doFetch = opts.fetch ?? fetch;
   const base = opts.apiUrl.replace(/\/+$/, "");
 
-  async function call(path: string, key: string, body: unknown, signal?: AbortSignal) {
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? 15_000);
-    return doFetch(`${base}${path}`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${opts.apiKey}`,
-        "content-type": "application/json",
-        "idempotency-key": key,
-      },
-      body: JSON.stringify(body),
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
+  /** One POST and its JSON answer, both within the timeout (one shared deadline sweep, deadlines.ts). */
+  async function call<T>(path: string, key: string, body: unknown, signal?: AbortSignal): Promise<{ res: Response; json: T }> {
+    const deadline = callSignal(opts.timeoutMs ?? 15_000, signal);
+    try {
+      const res = await doFetch(`${base}${path}`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${opts.apiKey}`,
+          "content-type": "application/json",
+          "idempotency-key": key,
+        },
+        body: JSON.stringify(body),
+        signal: deadline.signal,
+      });
+      return { res, json: (await res.json().catch(() => ({}))) as T };
+    } finally {
+      deadline.done();
+    }
   }
 
   async function sendOne(m: OutgoingMessage, signal?: AbortSignal): Promise<SendOutcome> {
     try {
-      const res = await call("/emails", m.idempotencyKey, resendBody(m), signal);
-      const json = (await res.json().catch(() => ({}))) as { id?: string };
+      const { res, json } = await call<{ id?: string }>("/emails", m.idempotencyKey, resendBody(m), signal);
       if (res.ok && json.id) return { recipientId: m.recipientId, status: "sent", providerMessageId: json.id };
       return fromError(m, res, json);
     } catch (err) {
@@ -85,8 +91,7 @@ export function createResendClient(opts: ResendOptions): ProviderClient {
       let res: Response;
       let json: { data?: { id?: string }[] } & Record<string, unknown>;
       try {
-        res = await call("/emails/batch", batchIdempotencyKey(messages), messages.map(resendBody), signal);
-        json = (await res.json().catch(() => ({}))) as typeof json;
+        ({ res, json } = await call<typeof json>("/emails/batch", batchIdempotencyKey(messages), messages.map(resendBody), signal));
       } catch (err) {
         return allOutcomes(messages, { status: "retry", reason: `resend ${networkFailure(err)}` });
       }

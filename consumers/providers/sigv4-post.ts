@@ -12,7 +12,8 @@
 import { createHash, createHmac, type Hash, type Hmac } from "node:crypto";
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { getSigningKey, SignatureV4 } from "@smithy/signature-v4";
+import { onAbort, onDeadline } from "./deadlines";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -84,25 +85,56 @@ function namedError(name: string, message: string, cause?: unknown): Error {
   return e;
 }
 
+type DateInput = number | string | Date;
+
 /**
- * One "abort" listener per signal, fanned out to the calls in flight. The consumer passes one shutdown signal
- * to every concurrent send; a listener per call would trip Node's EventTarget leak warning past 10.
+ * `@smithy/signature-v4` with two per-call costs removed, the signature itself unchanged (signer.test.ts
+ * compares it with a plain `SignatureV4`):
+ * - the date strings are formatted once per second, not per call;
+ * - the derived signing key is kept per day/region/service on this signer. Smithy's own cache is keyed by an
+ *   HMAC of the credentials, computed on every call just to look the key up; one signer has one set of
+ *   credentials, so that HMAC is not needed. A miss derives the key with smithy's `getSigningKey`.
  */
-const abortWaiters = new WeakMap<AbortSignal, Set<() => void>>();
-function onAbort(signal: AbortSignal, fn: () => void): () => void {
-  let set = abortWaiters.get(signal);
-  if (!set) {
-    const waiters = new Set<() => void>();
-    set = waiters;
-    abortWaiters.set(signal, waiters);
-    signal.addEventListener("abort", () => {
-      for (const w of waiters) w();
-      waiters.clear();
-    }, { once: true });
+class ReusingSigner extends SignatureV4 {
+  private dateSecond = Number.NaN;
+  private dates = { longDate: "", shortDate: "" };
+
+  protected override formatDate(now: DateInput): { longDate: string; shortDate: string } {
+    const ms = now instanceof Date ? now.getTime() : Number.NaN;
+    if (!Number.isFinite(ms)) return super.formatDate(now);
+    const second = Math.floor(ms / 1000);
+    if (second !== this.dateSecond) {
+      this.dates = super.formatDate(now);
+      this.dateSecond = second;
+    }
+    return this.dates;
   }
-  set.add(fn);
-  const waiters = set;
-  return () => waiters.delete(fn);
+}
+
+export function createSigner(opts: Pick<SigV4PostOptions, "credentials" | "region" | "service">): SignatureV4 {
+  const signer = new ReusingSigner({
+    credentials: opts.credentials,
+    region: opts.region,
+    service: opts.service,
+    sha256: NodeSha256,
+    uriEscapePath: true,
+    applyChecksum: true, // sends x-amz-content-sha256 like the SDK does
+  });
+  const keys = new Map<string, Promise<Uint8Array>>();
+  // `getSigningKey` is private in smithy's typings, so it is replaced on the instance (same signature).
+  Object.assign(signer, {
+    getSigningKey: (credentials: AwsCredentials, region: string, shortDate: string, service?: string): Promise<Uint8Array> => {
+      const k = `${shortDate}|${region}|${service ?? opts.service}`;
+      let key = keys.get(k);
+      if (!key) {
+        if (keys.size >= 4) keys.clear(); // a day boundary: yesterday's key is no longer used
+        key = getSigningKey(NodeSha256, credentials, shortDate, region, service ?? opts.service);
+        keys.set(k, key);
+      }
+      return key;
+    },
+  });
+  return signer;
 }
 
 export function createSigV4Poster(opts: SigV4PostOptions): SigV4Poster {
@@ -122,15 +154,7 @@ export function createSigV4Poster(opts: SigV4PostOptions): SigV4Poster {
   const agent = https ? new HttpsAgent(agentOpts) : new HttpAgent(agentOpts);
   const doRequest = https ? httpsRequest : httpRequest;
 
-  // One signer per client: it caches the derived signing key per day.
-  const signer = new SignatureV4({
-    credentials: opts.credentials,
-    region: opts.region,
-    service: opts.service,
-    sha256: NodeSha256,
-    uriEscapePath: true,
-    applyChecksum: true, // sends x-amz-content-sha256 like the SDK does
-  });
+  const signer = createSigner(opts);
 
   async function post(path: string, json: string, signal?: AbortSignal): Promise<SigV4Response> {
     const startedAt = Date.now();
@@ -157,7 +181,7 @@ export function createSigV4Poster(opts: SigV4PostOptions): SigV4Poster {
       let connectTimer: NodeJS.Timeout | undefined;
       const cleanup = () => {
         settled = true;
-        clearTimeout(deadline);
+        cancelDeadline();
         clearTimeout(connectTimer);
         forgetAbort?.();
       };
@@ -168,7 +192,8 @@ export function createSigV4Poster(opts: SigV4PostOptions): SigV4Poster {
         req.destroy();
         reject(err);
       };
-      const deadline = setTimeout(() => fail(namedError("TimeoutError", `no complete answer within ${opts.timeoutMs} ms`)), timeoutMs);
+      // One shared deadline sweep for every call in flight (deadlines.ts), not a timer per request.
+      const cancelDeadline = onDeadline(timeoutMs, () => fail(namedError("TimeoutError", `no complete answer within ${opts.timeoutMs} ms`)));
       const forgetAbort = signal ? onAbort(signal, () => fail(namedError("AbortError", "request aborted"))) : undefined;
       // Aborted while signing: the shared listener may already have fired without us.
       if (signal?.aborted) {

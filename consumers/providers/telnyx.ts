@@ -5,6 +5,7 @@
  */
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import type { OutgoingMessage, ProviderClient, SendOutcome } from "./interface";
+import { callSignal } from "./deadlines";
 import { classifyHttpStatus, networkFailure, reasonFrom } from "./outcome";
 
 export interface TelnyxOptions {
@@ -45,7 +46,8 @@ export function createTelnyxClient(opts: TelnyxOptions): ProviderClient {
     const sms = m.sms;
     if (!sms) return { recipientId: m.recipientId, status: "failed", reason: "telnyx: message without sms content" };
     if (!isE164(m.to)) return { recipientId: m.recipientId, status: "failed", reason: `telnyx: invalid E.164 number ${m.to}` };
-    const timeout = AbortSignal.timeout(opts.timeoutMs ?? 15_000);
+    // One shared deadline sweep for every call in flight (deadlines.ts), covering the answer's body too.
+    const deadline = callSignal(opts.timeoutMs ?? 15_000, signal);
     try {
       const res = await doFetch(`${base}/v2/messages`, {
         method: "POST",
@@ -61,7 +63,7 @@ export function createTelnyxClient(opts: TelnyxOptions): ProviderClient {
           text: sms.text,
           type: "SMS",
         }),
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: deadline.signal,
       });
       const json = (await res.json().catch(() => ({}))) as { data?: { id?: string } };
       if (res.ok && json.data?.id) return { recipientId: m.recipientId, status: "sent", providerMessageId: json.data.id };
@@ -72,6 +74,8 @@ export function createTelnyxClient(opts: TelnyxOptions): ProviderClient {
         : { recipientId: m.recipientId, status: "failed", reason: c.reason };
     } catch (err) {
       return { recipientId: m.recipientId, status: "retry", reason: `telnyx ${networkFailure(err)}` };
+    } finally {
+      deadline.done();
     }
   }
 

@@ -7,3 +7,4 @@ export * from "./interface";
 export * from "./limits";
 export { createRedisTokenBuckets, InvalidBucketSpecError, validateSpecs } from "./redis-token-buckets";
 export { takeWhenAvailable, TokenWaitTimeoutError, type WaitOptions } from "./wait-for-tokens";
+export { amortisedTakes, callsPerTake } from "./token-reserve";

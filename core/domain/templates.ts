@@ -17,6 +17,7 @@
  * Edge-safe: no node:* imports.
  */
 import { CaptureTag, Liquid, type Context, type Template } from "liquidjs";
+import { compileSubstitution, renderSubstitution, type Substitution } from "./template-substitution";
 
 export type TemplateKind = "html" | "text";
 
@@ -128,6 +129,26 @@ export function renderTemplate(kind: TemplateKind, parsed: ParsedTemplate, scope
     throw new TemplateError(`render limit exceeded (the rendered output is ${out.length} characters; at most ${TEMPLATE_LIMITS.outputChars})`, "memory");
   }
   return out;
+}
+
+/** A template parsed by Liquid, plus its substitution-only form when it has one (template-substitution.ts). */
+export interface CompiledTemplate {
+  liquid: ParsedTemplate;
+  substitution?: Substitution;
+}
+
+export function compileTemplate(kind: TemplateKind, source: string): CompiledTemplate {
+  return { liquid: parseTemplate(kind, source), substitution: compileSubstitution(source) };
+}
+
+/** `renderTemplate`, through the substitution fast path when the template and the values allow it. */
+export function renderCompiled(kind: TemplateKind, t: CompiledTemplate, scope: object, budget?: { renderMs?: number; memory?: number }): string {
+  if (t.substitution) {
+    const out = renderSubstitution(t.substitution, scope, { html: kind === "html", memory: budget?.memory ?? TEMPLATE_LIMITS.memory });
+    // Over the output limit: Liquid renders it again and refuses it with its own message.
+    if (out !== undefined && out.length <= TEMPLATE_LIMITS.outputChars) return out;
+  }
+  return renderTemplate(kind, t.liquid, scope, budget);
 }
 
 export interface TemplateField {
