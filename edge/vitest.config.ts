@@ -34,6 +34,7 @@ export default defineProject({
           FUZZ_SEED: process.env.FUZZ_SEED ?? "",
           FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
           FUZZ_CONCURRENCY: process.env.FUZZ_CONCURRENCY ?? "",
+          FUZZ_ONLY: process.env.FUZZ_ONLY ?? "",
         },
       },
     }),

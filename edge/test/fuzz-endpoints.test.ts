@@ -6,7 +6,8 @@
 //
 // Reproduce a failure: the message names the seed; `FUZZ_SEED=<seed> BATCHSENDER_TEST_INSTANCE=N npm test --
 // edge/test/fuzz-endpoints.test.ts` generates exactly the same cases (each operation's cases depend only on
-// the seed and the operation). Requests go FUZZ_CONCURRENCY (default 16) at a time.
+// the seed and the operation; FUZZ_ONLY="GET /v1/batches/{id}" runs only operations whose name contains it).
+// Requests go FUZZ_CONCURRENCY (default 16) at a time.
 import fc from "fast-check";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
@@ -19,6 +20,8 @@ const setting = (name: string): string => String((env as unknown as Record<strin
 const RUNS = Number(setting("FUZZ_RUNS")) || 1000;
 const CONCURRENCY = Number(setting("FUZZ_CONCURRENCY")) || 16;
 const SEED = Number(setting("FUZZ_SEED")) || Math.floor(Math.random() * 2 ** 31);
+/** Only the operations whose "METHOD /template" contains one of these (comma-separated; to reproduce one). */
+const ONLY = setting("FUZZ_ONLY").split(",").filter(Boolean);
 /** Retries of a 503 "database busy" (eight test stacks share one Postgres): load, not input. Still a failure if it persists. */
 const BUSY_RETRIES = 3;
 
@@ -44,7 +47,7 @@ const describeCase = (r: FuzzRequest): string =>
     r.body instanceof Uint8Array ? `bytes [${[...r.body.slice(0, 60)]}]` : JSON.stringify(r.body)?.slice(0, 400)
   }`;
 
-async function check(r: FuzzRequest, apiKey: string, stats: { busy: number }): Promise<string | undefined> {
+async function check(r: FuzzRequest, apiKey: string, stats: { busy: number; statuses: Record<number, number> }): Promise<string | undefined> {
   for (let attempt = 0; ; attempt++) {
     let res: ApiResponse;
     try {
@@ -57,6 +60,7 @@ async function check(r: FuzzRequest, apiKey: string, stats: { busy: number }): P
       await new Promise((resolve) => setTimeout(resolve, 500 * (attempt + 1)));
       continue;
     }
+    stats.statuses[res.status] = (stats.statuses[res.status] ?? 0) + 1;
     if (res.status >= 500) return `${res.status} ${JSON.stringify(res.body).slice(0, 300)}`;
     return problemDefects(res);
   }
@@ -68,10 +72,11 @@ describe("fuzzing every documented operation (fast-check)", () => {
     const { operations } = await loadDocument();
     const tenant = await newTenant();
     const failures: string[] = [];
-    const stats = { busy: 0 };
+    const stats = { busy: 0, statuses: {} as Record<number, number> };
     const started = Date.now();
     for (const op of operations) {
       const name = `${op.method} ${op.template}`;
+      if (ONLY.length && !ONLY.some((o) => name.includes(o))) continue;
       // Real ids of this tenant's resources, so cases get past the lookup into the handlers.
       const ids: Record<string, string[]> = {};
       if (op.template.includes("{")) {
@@ -87,15 +92,19 @@ describe("fuzzing every documented operation (fast-check)", () => {
       const cases = fc.sample(requestArbitrary(op, ids), { numRuns: RUNS, seed: seedFor(op) });
       const opStarted = Date.now();
       let opFailures = 0;
+      stats.statuses = {};
       for (let i = 0; i < cases.length; i += CONCURRENCY) {
         await Promise.all(
           cases.slice(i, i + CONCURRENCY).map(async (r, j) => {
             const defect = await check(r, apiKey, stats);
-            if (defect && opFailures++ < 5) failures.push(`${name} case ${i + j} (FUZZ_SEED=${SEED}): ${defect}\n    ${describeCase(r)}`);
+            if (!defect || opFailures++ >= 5) return;
+            const line = `${name} case ${i + j} (FUZZ_SEED=${SEED}): ${defect}\n    ${describeCase(r)}`;
+            console.log(`fuzz: FAILED ${line}`);
+            failures.push(line);
           }),
         );
       }
-      console.log(`fuzz: ${name}: ${cases.length} cases in ${((Date.now() - opStarted) / 1000).toFixed(1)} s, ${opFailures} failing`);
+      console.log(`fuzz: ${name}: ${cases.length} cases in ${((Date.now() - opStarted) / 1000).toFixed(1)} s, ${opFailures} failing, statuses ${JSON.stringify(stats.statuses)}`);
     }
     console.log(`fuzz: ${operations.length} operations in ${((Date.now() - started) / 1000).toFixed(1)} s, ${stats.busy} busy retries`);
     expect(failures, `FUZZ_SEED=${SEED}`).toEqual([]);

@@ -55,8 +55,13 @@ export function loadDocument(): Promise<{ doc: Json; operations: Operation[] }> 
   return loaded;
 }
 
+/** One compiled validator per documented schema: the fuzzer checks thousands of answers against the same few. */
+const validators = new WeakMap<object, Validator>();
+
 function validate(schema: Json, doc: Json, body: unknown, what: string): void {
-  const result = new Validator(inlineRefs(schema, doc) as Schema, "2020-12", false).validate(body);
+  let validator = validators.get(schema);
+  if (!validator) validators.set(schema, (validator = new Validator(inlineRefs(schema, doc) as Schema, "2020-12", false)));
+  const result = validator.validate(body);
   if (!result.valid) {
     const errors = result.errors.map((e) => `${e.instanceLocation}: ${e.error}`).join("; ");
     throw new Error(`${what}: the response does not match the OpenAPI document: ${errors}\n${JSON.stringify(body).slice(0, 500)}`);
