@@ -30,6 +30,11 @@ export default defineProject({
           RATE_LIMIT_TIMEOUT_MS: "2000",
           // Not a Worker setting: where the failover tests find the sandbox's Cloudflare API, regions and alert sink.
           TEST_SANDBOX_URL: urls.sandboxUrl,
+          // Not Worker settings either: the fuzzer's seed (to reproduce a failure), cases per endpoint, parallel requests.
+          FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+          FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
+          FUZZ_CONCURRENCY: process.env.FUZZ_CONCURRENCY ?? "",
+          FUZZ_ONLY: process.env.FUZZ_ONLY ?? "",
         },
       },
     }),

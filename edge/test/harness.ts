@@ -8,7 +8,7 @@ import { Client, neonConfig } from "@neondatabase/serverless";
 import { createExecutionContext, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { generateApiKey } from "../../core/domain/api-keys";
-import { TENANT_WITH_KEY_SQL, tenantWithKeyParams, type TenantWithKeyRow } from "../../test/support/fixture-sql";
+import { API_KEY_SQL, TENANT_WITH_KEY_SQL, tenantWithKeyParams, type TenantWithKeyRow } from "../../test/support/fixture-sql";
 import worker from "../worker";
 import { assertConformsToDocument } from "./openapi-conformance";
 
@@ -61,6 +61,13 @@ export async function newTenant(opts: { mode?: "live" | "test"; withDefaultConfi
   return { tenantId: row!.tenant_id, apiKey: key.key, apiKeyId: row!.api_key_id, sendConfigId: row!.send_config_id ?? "" };
 }
 
+/** Another key of an existing tenant, e.g. a test key next to its live one. */
+export async function addApiKey(tenantId: string, mode: "live" | "test"): Promise<string> {
+  const key = await generateApiKey(mode);
+  await query(API_KEY_SQL, [tenantId, `worker test ${mode}`, key.prefix, key.hash, key.mode]);
+  return key.key;
+}
+
 export function randomIp(): string {
   const b = crypto.getRandomValues(new Uint8Array(3));
   return `10.${b[0]}.${b[1]}.${b[2]}`;
@@ -87,8 +94,10 @@ export interface CallOptions {
   apiKey?: string;
   ip?: string;
   headers?: Record<string, string>;
-  /** A raw body (string) is sent as is; anything else as JSON. */
+  /** A raw body (string or bytes) is sent as is; anything else as JSON. */
   body?: unknown;
+  /** Send the body without any Content-Type (the fuzzer's missing-media-type case). */
+  omitContentType?: boolean;
   /** Call the handler directly with these bindings replaced (failure-policy tests). */
   envOverrides?: Record<string, string>;
 }
@@ -96,10 +105,10 @@ export interface CallOptions {
 export async function call(method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse> {
   const headers: Record<string, string> = { "cf-connecting-ip": opts.ip ?? randomIp(), ...(opts.headers ?? {}) };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
-  let body: string | undefined;
+  let body: string | Uint8Array | undefined;
   if (opts.body !== undefined) {
-    body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
-    if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
+    body = typeof opts.body === "string" || opts.body instanceof Uint8Array ? opts.body : JSON.stringify(opts.body);
+    if (!opts.omitContentType && !Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
   }
   const request = new Request(`https://api.batchsender.test${path}`, { method, headers, body });
   if (!opts.envOverrides) {

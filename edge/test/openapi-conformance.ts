@@ -10,16 +10,18 @@ import { SELF } from "cloudflare:test";
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-interface Operation {
+export interface Operation {
   method: string;
   template: string;
   pattern: RegExp;
   responses: Record<string, { content?: Record<string, { schema: Json }> }>;
+  /** The operation object as documented, `$ref`s inlined (parameters, requestBody…): what the fuzzer and the matrices are generated from. */
+  spec: Json;
 }
 
 let loaded: Promise<{ doc: Json; operations: Operation[] }> | undefined;
 
-function inlineRefs(node: Json, doc: Json, depth = 0): Json {
+export function inlineRefs(node: Json, doc: Json, depth = 0): Json {
   if (depth > 50) throw new Error("recursive $ref in the OpenAPI document");
   if (Array.isArray(node)) return node.map((n) => inlineRefs(n, doc, depth + 1));
   if (node && typeof node === "object") {
@@ -45,7 +47,7 @@ export function loadDocument(): Promise<{ doc: Json; operations: Operation[] }> 
     for (const [template, item] of Object.entries<Json>(doc.paths)) {
       const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, "[^/]+")}$`);
       for (const [method, op] of Object.entries<Json>(item)) {
-        operations.push({ method: method.toUpperCase(), template, pattern, responses: op.responses });
+        operations.push({ method: method.toUpperCase(), template, pattern, responses: op.responses, spec: inlineRefs(op, doc) });
       }
     }
     return { doc, operations };
@@ -53,8 +55,13 @@ export function loadDocument(): Promise<{ doc: Json; operations: Operation[] }> 
   return loaded;
 }
 
+/** One compiled validator per documented schema: the fuzzer checks thousands of answers against the same few. */
+const validators = new WeakMap<object, Validator>();
+
 function validate(schema: Json, doc: Json, body: unknown, what: string): void {
-  const result = new Validator(inlineRefs(schema, doc) as Schema, "2020-12", false).validate(body);
+  let validator = validators.get(schema);
+  if (!validator) validators.set(schema, (validator = new Validator(inlineRefs(schema, doc) as Schema, "2020-12", false)));
+  const result = validator.validate(body);
   if (!result.valid) {
     const errors = result.errors.map((e) => `${e.instanceLocation}: ${e.error}`).join("; ");
     throw new Error(`${what}: the response does not match the OpenAPI document: ${errors}\n${JSON.stringify(body).slice(0, 500)}`);

@@ -44,3 +44,6 @@ export function tenantWithKeyParams(input: TenantWithKeyInput): unknown[] {
     input.withDefaultConfig ?? true,
   ];
 }
+
+/** One more API key for an existing tenant ($1 tenant, $2 name, then `generateApiKey`'s prefix, hash, mode). */
+export const API_KEY_SQL = `insert into api_keys (tenant_id, name, prefix, key_hash, mode) values ($1, $2, $3, $4, $5) returning id`;
