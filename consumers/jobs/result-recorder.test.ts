@@ -10,7 +10,9 @@ function fakeDb(answer: (params: unknown[]) => { batch_id: string }[] | Error = 
   let inFlight = 0;
   let maxInFlight = 0;
   const db: Db = {
-    query: (async (_sql: string, params: unknown[]) => {
+    // Statements are named (`{ name, text, values }`); a plain `(text, values)` call is accepted too.
+    query: (async (q: string | { values?: unknown[] }, values?: unknown[]) => {
+      const params = (typeof q === "string" ? values : q.values) ?? [];
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
       await new Promise<void>((release) => calls.push({ params, release }));
