@@ -70,6 +70,8 @@ export interface StackOptions {
   consumersPerRegion?: number;
   /** Added to every consumer's environment. */
   consumerEnv?: Record<string, string>;
+  /** Added to the edge's bindings (e.g. raised rate limits for bench/api.ts). */
+  edgeEnv?: Record<string, string>;
   /** Bound of the whole start-up wait for every child to be ready (default 120 s). */
   readyTimeoutMs?: number;
   backoff?: BackoffPolicy;
@@ -137,10 +139,11 @@ export function consumerEnv(urls: LocalUrls, region: Region, httpPort: number, p
 }
 
 /** Bindings the edge gets locally, as a wrangler `--env-file` (production sets them as secrets). */
-export function edgeEnvFile(urls: LocalUrls, profile: Profile): string {
+export function edgeEnvFile(urls: LocalUrls, profile: Profile, extra: Record<string, string> = {}): string {
   const vars: Record<string, string> = {
     ENVIRONMENT: profile === "dev" ? "development" : "test",
     ...edgeLocalBindings(urls),
+    ...extra,
   };
   return Object.entries(vars)
     .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
@@ -260,7 +263,7 @@ export async function startStack(profile: Profile, log: (line: string) => void, 
     }
 
     const envFile = path.join(dataDir, "edge.env");
-    fs.writeFileSync(envFile, edgeEnvFile(urls, profile), { mode: 0o600 });
+    fs.writeFileSync(envFile, edgeEnvFile(urls, profile, opts.edgeEnv), { mode: 0o600 });
     const edge = supervise("edge (wrangler dev)", path.join(logDir, "edge.log"), () => ({
       command: process.execPath,
       args: [

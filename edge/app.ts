@@ -1,7 +1,7 @@
 /**
  * The Hono app: middleware order is the contract. Request id/trace/config first (so every problem has a
- * request id), the public document and reference page, then for /v1: per-IP limit (before any database
- * work), per-request services, API-key auth, per-key limit, routes. Unknown routes and wrong methods are
+ * request id), CORS for the dashboard's origin only (preflights answered before any limit or key), the public document and reference page, then for /v1: per-IP and per-key limits (before any
+ * database work, so a refusal is cheap), per-request services, API-key auth, routes. Unknown routes and wrong methods are
  * problems too.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
@@ -9,6 +9,7 @@ import type { AppEnv } from "./hono-env";
 import { openApiApp } from "./http/openapi-app";
 import { notFound, onError } from "./http/problem";
 import { apiKeyAuth } from "./middleware/auth";
+import { dashboardCors } from "./middleware/cors";
 import { ipRateLimit, keyRateLimit } from "./middleware/rate-limit";
 import { initRequest } from "./middleware/request-init";
 import { requestServices } from "./middleware/request-services";
@@ -25,11 +26,12 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.onError(onError);
   app.notFound(notFound);
   app.use("*", initRequest);
+  app.use("*", dashboardCors);
   app.route("/health", healthRoutes);
   // Registered before the /v1 middleware, so the document is served without a key.
   registerDocs(app);
 
-  app.use("/v1/*", ipRateLimit, requestServices, apiKeyAuth, keyRateLimit);
+  app.use("/v1/*", ipRateLimit, keyRateLimit, requestServices, apiKeyAuth);
   app.route("/v1/batches", batchRoutes);
   // Operator routes: 404 unless ADMIN_TOKEN is set; own Bearer auth, no API keys (routes/admin.ts).
   app.route("/admin", adminRoutes);

@@ -42,6 +42,8 @@ export const EdgeConfig = z.object({
   RATE_LIMIT_FAILURE_POLICY: z.enum(["open", "closed"]),
   RATE_LIMIT_TIMEOUT_MS: positiveInt.max(10_000),
   DEFAULT_REGION: Region,
+  /** The dashboard's origin (`https://dashboard.batchsender.com`): the only one that gets CORS headers. */
+  DASHBOARD_ORIGIN: z.url({ protocol: /^https?$/ }).refine((v) => new URL(v).origin === v, "an origin: scheme://host[:port], no path or trailing slash"),
   ...FailoverFields(),
 });
 export type EdgeConfig = z.infer<typeof EdgeConfig>;

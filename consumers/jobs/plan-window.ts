@@ -11,7 +11,8 @@
  * Pure: limits in, a number out.
  */
 import { ConfigError, PlanWindowEnv } from "../config";
-import { DEFAULT_MANAGED_LIMITS, parseManagedLimits, type ManagedLimits, type Region, type SendProvider } from "../ratelimit/limits";
+import { recipientsPerSecond, type BatchRate } from "../../core/domain/send-rate";
+import { DEFAULT_MANAGED_LIMITS, parseManagedLimits, type ManagedLimits, type Region } from "../ratelimit/limits";
 import { CHUNK_SIZE } from "./chunking";
 
 export interface PlanWindowConfig {
@@ -21,32 +22,7 @@ export interface PlanWindowConfig {
   limits: ManagedLimits;
 }
 
-export interface BatchRate {
-  provider: SendProvider;
-  mode: "managed" | "byok";
-  rateLimitPerSecond: number | null;
-  dryRun: boolean;
-}
-
-/** Recipients one provider call carries at most (a Resend batch call is one request for 100). */
-const PER_CALL: Record<SendProvider, number> = { ses: 1, resend: 100, telnyx: 1, webhook: 1 };
-const CONFIG_UNIT: Record<SendProvider, "requests" | "recipients"> = { ses: "recipients", resend: "requests", telnyx: "recipients", webhook: "requests" };
-
-/** The recipients per second this batch's buckets allow in `region` (tenant bucket included). */
-export function recipientsPerSecond(b: BatchRate, region: Region, limits: ManagedLimits): number {
-  if (b.dryRun) return Infinity;
-  let rate: number;
-  if (b.mode === "managed" && b.provider !== "webhook") {
-    const p = limits[b.provider];
-    const share = p.regionShare[region];
-    rate = p.requestsPerSecond * share * PER_CALL[b.provider];
-    if (p.recipientsPerSecond) rate = Math.min(rate, p.recipientsPerSecond * share);
-  } else {
-    const r = (b.rateLimitPerSecond || limits.configDefaultPerSecond[b.provider]) * limits.configRegionShare[region];
-    rate = CONFIG_UNIT[b.provider] === "requests" ? r * PER_CALL[b.provider] : r;
-  }
-  return Math.min(rate, limits.tenantPerSecond);
-}
+export { recipientsPerSecond, type BatchRate };
 
 /** The window of one batch, in recipients: a whole number of chunks. */
 export function windowRecipients(b: BatchRate, region: Region, cfg: PlanWindowConfig): number {

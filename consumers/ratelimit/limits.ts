@@ -24,56 +24,12 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../config";
-import type { Provider } from "../../core/domain/channels";
+import { CONFIG_UNIT, DEFAULT_MANAGED_LIMITS, type ManagedLimits, type RegionShare, type SendProvider } from "../../core/domain/send-rate";
 import type { BucketSpec } from "./interface";
 
-export type SendProvider = Provider;
-export type ManagedProvider = Exclude<SendProvider, "webhook">;
+export type { ManagedLimits, ManagedProvider, ProviderLimits, RegionShare, SendProvider } from "../../core/domain/send-rate";
+export { DEFAULT_MANAGED_LIMITS };
 export type Region = "falkenstein" | "ashburn";
-
-export interface RegionShare {
-  falkenstein: number;
-  ashburn: number;
-}
-
-export interface ProviderLimits {
-  requestsPerSecond: number;
-  recipientsPerSecond?: number;
-  /** This provider account's rate split between the regions; sums to 1. */
-  regionShare: RegionShare;
-}
-
-export interface ManagedLimits {
-  ses: ProviderLimits;
-  resend: ProviderLimits;
-  telnyx: ProviderLimits;
-  /** Messages per second one tenant may send in one region, managed and BYOK alike. */
-  tenantPerSecond: number;
-  /** Rate assumed for a BYOK config or webhook endpoint that sets none of its own (in the provider's unit). */
-  configDefaultPerSecond: Record<SendProvider, number>;
-  /** Split of per-config (BYOK, webhook) rates between the regions. */
-  configRegionShare: RegionShare;
-}
-
-const HALF: RegionShare = { falkenstein: 0.5, ashburn: 0.5 };
-
-export const DEFAULT_MANAGED_LIMITS: ManagedLimits = {
-  ses: { requestsPerSecond: 14, recipientsPerSecond: 14, regionShare: HALF },
-  resend: { requestsPerSecond: 2, regionShare: HALF },
-  telnyx: { requestsPerSecond: 100, regionShare: HALF },
-  tenantPerSecond: 100,
-  // A BYOK account's defaults: SES sandbox 1/s, Resend 2 req/s, Telnyx one long code ~1 msg/s.
-  configDefaultPerSecond: { ses: 1, resend: 2, telnyx: 1, webhook: 10 },
-  configRegionShare: HALF,
-};
-
-/** What one unit of a per-config (BYOK / webhook) rate counts. */
-const CONFIG_UNIT: Record<SendProvider, "requests" | "recipients"> = {
-  ses: "recipients",
-  resend: "requests",
-  telnyx: "recipients",
-  webhook: "requests",
-};
 
 export interface SendInput {
   provider: SendProvider;

@@ -32,7 +32,20 @@ export const LIMITS = {
   headerValueChars: 870,
   webhookHeaders: 20,
   webhookHeaderValueChars: 2000,
+  /** How far ahead a batch may be scheduled (Resend and SendGrid allow 72 h; a month covers campaigns). */
+  scheduleAheadDays: 30,
 } as const;
+
+/**
+ * `scheduledAt` must lie in the future and at most `scheduleAheadDays` ahead; the message of a 422 otherwise.
+ * Checked when the batch is created; a draft sent after its time has passed is queued at once.
+ */
+export function scheduledAtProblem(at: Date, now: Date = new Date()): string | undefined {
+  if (Number.isNaN(at.getTime())) return "must be a timestamp";
+  if (at.getTime() <= now.getTime()) return "must be in the future";
+  if (at.getTime() > now.getTime() + LIMITS.scheduleAheadDays * 86_400_000) return `must be at most ${LIMITS.scheduleAheadDays} days ahead`;
+  return undefined;
+}
 
 /** What a provider accepts once a recipient's message is rendered. */
 export const RENDERED_LIMITS = {

@@ -5,8 +5,11 @@
  * without RateLimit headers (availability first; Postgres and NATS still bound the work) and `closed` refuses
  * it with a 503 (protection first). The library's own timeout is disabled: it always fails open, silently.
  *
- * Ratelimit instances are cached per isolate (per validated config): they hold no sockets, only the
- * ephemeral block cache that saves a Redis round trip for identifiers already over their limit.
+ * Ratelimit instances are cached per isolate (per validated config): they hold no sockets. The ephemeral
+ * block caches live at module scope, one per limit, so they survive a new config object (a new `env`):
+ * an identifier this isolate saw refused is refused again from memory until its window resets, with no
+ * Redis round trip. That is what keeps a flood of over-limit requests cheap. Trade-off: another isolate's
+ * refusals are not known here until this isolate asks Redis once.
  */
 import { Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis/cloudflare";
@@ -38,6 +41,17 @@ export function windowSeconds(window: string): number {
   return Number(m[1]) * units[m[2]!]!;
 }
 
+// Per-isolate caches (module scope on purpose): identifier → blocked-until (ms), per limit prefix.
+const blockCaches = new Map<string, Map<string, number>>();
+
+function blockCacheFor(prefix: string, limit: number, window: string): Map<string, number> {
+  // A changed limit or window starts a fresh cache: a block from the old limit must not outlive it.
+  const name = `${prefix}:${limit}:${window}`;
+  let cache = blockCaches.get(name);
+  if (!cache) blockCaches.set(name, (cache = new Map()));
+  return cache;
+}
+
 function upstashLimiter(redis: Redis, prefix: string, limit: number, window: EdgeConfig["IP_RATE_WINDOW"], timeoutMs: number): RateLimiter {
   const rl = new Ratelimit({
     redis,
@@ -45,6 +59,7 @@ function upstashLimiter(redis: Redis, prefix: string, limit: number, window: Edg
     limiter: Ratelimit.slidingWindow(limit, window),
     timeout: 0,
     analytics: false,
+    ephemeralCache: blockCacheFor(prefix, limit, window),
   });
   return {
     limit,

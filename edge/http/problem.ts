@@ -62,9 +62,10 @@ export function onError(err: unknown, c: Context<AppEnv>): Response {
     return problemResponse(c, new AppError(httpStatusCodes[err.status]!));
   }
   if (err instanceof ConfigError) {
-    // Misconfiguration is the operator's problem: say so plainly (no secret values are in the message).
-    console.error(err.message);
-    return problemResponse(c, new AppError("internal", err.message));
+    // The operator's problem: the log names the settings (never their values); the caller learns nothing
+    // about which binding or secret is missing or wrong.
+    console.error(`request ${c.get("requestId") ?? "?"}: ${err.message}`);
+    return problemResponse(c, new AppError("internal", "An unexpected error occurred."));
   }
   const pgCode = pgErrorCode(err);
   if (pgCode) {

@@ -17,11 +17,17 @@ function unauthorized(detail: string, invalidToken: boolean): AppError {
   return new AppError("unauthorized", detail, { headers: { "WWW-Authenticate": challenge } });
 }
 
+/** The well-formed API key the request presents, if any (its shape only: nothing is looked up). */
+export function presentedApiKey(header: string | undefined): string | undefined {
+  const candidate = header ? /^Bearer +(\S+)$/i.exec(header.trim())?.[1] : undefined;
+  return candidate && looksLikeApiKey(candidate) ? candidate : undefined;
+}
+
 export const apiKeyAuth: MiddlewareHandler<AppEnv> = async (c, next) => {
   const header = c.req.header("authorization");
   if (!header) throw unauthorized("Missing API key: send Authorization: Bearer <key>", false);
-  const candidate = /^Bearer +(\S+)$/i.exec(header.trim())?.[1];
-  if (!candidate || !looksLikeApiKey(candidate)) throw unauthorized("Invalid API key", true);
+  const candidate = presentedApiKey(header);
+  if (!candidate) throw unauthorized("Invalid API key", true);
 
   const db = c.get("db");
   const [key] = await db

@@ -1,15 +1,20 @@
 /**
  * Per-IP and per-API-key sliding windows (DESIGN §6). The IP is ONLY `CF-Connecting-IP`, which Cloudflare
  * sets and clients cannot forge (the old system keyed on the ingress pod's address and everyone shared one
- * bucket). Every limited response carries IETF `RateLimit-*` headers; a refusal is a 429 with `Retry-After`.
+ * bucket), with IPv6 counted per /64 (http/client-ip.ts). Every limited response carries IETF `RateLimit-*`
+ * headers; a refusal is a 429 with `Retry-After`.
+ *
+ * A refusal must be cheap: both limits run BEFORE any database work (the key limit counts the sha-256 of the
+ * presented key, not the looked-up key id), and an identifier this isolate already saw over its limit is
+ * refused from the limiter's in-isolate block cache without a Redis round trip (adapters/rate-limiter.ts).
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { AppError } from "../../core/domain/problem";
 import type { AppEnv } from "../hono-env";
 import { limitersFor, type RateLimiter, type RateLimitDecision } from "../adapters/rate-limiter";
-
-/** Only reachable outside Cloudflare (e.g. a bare workerd without the header): one shared bucket. */
-const NO_IP = "no-ip";
+import { sha256Hex } from "../../core/domain/api-keys";
+import { rateLimitIdentifier } from "../http/client-ip";
+import { presentedApiKey } from "./auth";
 
 function setHeaders(c: Context<AppEnv>, limiter: RateLimiter, d: RateLimitDecision): void {
   const resetSeconds = Math.max(0, Math.ceil((d.resetAt - Date.now()) / 1000));
@@ -45,13 +50,17 @@ async function enforce(c: Context<AppEnv>, limiter: RateLimiter, identifier: str
 }
 
 export const ipRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const ip = c.req.header("cf-connecting-ip")?.trim() || NO_IP;
-  await enforce(c, limitersFor(c.get("config")).ip, ip, "IP address");
+  await enforce(c, limitersFor(c.get("config")).ip, rateLimitIdentifier(c.req.header("cf-connecting-ip")), "IP address");
   await next();
 };
 
-/** After auth: the key's own window, across all the IPs using the key. */
+/**
+ * The key's own window, across all the IPs using the key; before auth, so an over-limit key costs no query.
+ * Counted per presented key (its hash): a made-up key only fills its own bucket, and the IP limit still
+ * bounds a caller cycling through made-up keys. No well-formed key: auth answers 401 next.
+ */
 export const keyRateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
-  await enforce(c, limitersFor(c.get("config")).key, c.get("caller").apiKeyId, "API key");
+  const key = presentedApiKey(c.req.header("authorization"));
+  if (key) await enforce(c, limitersFor(c.get("config")).key, await sha256Hex(key), "API key");
   await next();
 };

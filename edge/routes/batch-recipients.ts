@@ -42,6 +42,18 @@ const ListRecipientsQuery = pageQuery({
   cursor: z.string().regex(/^[1-9][0-9]{0,14}$/, "a recipient id"),
 }).extend({
   status: z.enum(recipientStatusEnum.enumValues).optional().openapi({ param: { name: "status", in: "query" } }),
+  to: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .openapi({ param: { name: "to", in: "query" }, description: "Exact address, normalised for the batch's channel", example: "ada@example.com" }),
+  to_prefix: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .openapi({ param: { name: "to_prefix", in: "query" }, description: "Addresses starting with this (case-insensitive for email)", example: "ada@" }),
 });
 
 const listRoute = createRoute({

@@ -31,12 +31,32 @@ export const Batch = z
       bounced: z.number().int(),
       complained: z.number().int(),
     }),
+    progress: z.number().min(0).max(1).openapi({ description: "Share of recipients finished (sent, failed, suppressed or cancelled), 0–1" }),
     createdAt: Timestamp,
     queuedAt: Timestamp.nullable(),
     startedAt: Timestamp.nullable(),
     completedAt: Timestamp.nullable(),
   })
   .openapi("Batch");
+
+/**
+ * `GET /v1/batches/{id}`: the batch with its ETA (lists and transition answers leave it out: it needs the
+ * send config's rates).
+ */
+export const BatchDetail = Batch.extend({
+  eta: z
+    .object({
+      remaining: z.number().int().openapi({ description: "Recipients not finished yet" }),
+      ratePerSecond: z.number().openapi({ description: "Recipients per second the batch's rate limits allow" }),
+      seconds: z.number().int(),
+      at: Timestamp,
+    })
+    .nullable()
+    .openapi({
+      description:
+        "When the batch finishes at the rate its provider account, send config and tenant limits allow, assuming it has them to itself (other batches sharing them make it later). Null unless the batch is sending (queued or processing), and for dry runs.",
+    }),
+}).openapi("BatchDetail");
 
 export const CreatedBatch = Batch.extend({
   duplicatesRemoved: z.number().int().openapi({ description: "Recipients dropped as duplicates of an earlier one" }),
@@ -86,6 +106,10 @@ export const AppendRecipientsResult = z
     batch: Batch,
   })
   .openapi("AppendRecipientsResult");
+
+export const DeletedBatch = z
+  .object({ id: z.uuid(), object: z.literal("batch"), deleted: z.literal(true) })
+  .openapi("DeletedBatch");
 
 export const json = <S extends z.ZodType>(schema: S, description: string) => ({
   description,

@@ -7,7 +7,7 @@ import { openApiApp } from "../http/openapi-app";
 import { idempotency } from "../middleware/idempotency";
 import { methodNotAllowed } from "../http/problem";
 import { serviceCtxOf } from "../http/service-ctx-of";
-import { cancelBatch, pauseBatch, resumeBatch, retryBatch, sendBatch, withBatchScope } from "../services/batches";
+import { cancelBatch, pauseBatch, resumeBatch, retryBatch, sendBatch} from "../services/batches";
 import { Batch, json } from "./batch-schemas";
 import { BatchIdParams, IdempotencyHeaders, problems } from "./shared-schemas";
 
@@ -43,7 +43,7 @@ const changed: [string, Verb, string][] = [
 for (const [action, verb, summary] of accepted) {
   const route = createRoute({ ...routeFor(action, summary), responses: { 202: json(Batch, "The batch after the transition"), ...problems(404, 409, 422) } });
   batchTransitionRoutes.openapi(route, async (c) => {
-    const result = await withBatchScope(verb)({ ctx: serviceCtxOf(c), input: { batchId: c.req.valid("param").id } });
+    const result = await verb({ ctx: serviceCtxOf(c), input: { batchId: c.req.valid("param").id } });
     return c.json(result.batch, 202);
   });
   batchTransitionRoutes.all(`/:id/${action}`, methodNotAllowed(["POST"]));
@@ -51,7 +51,7 @@ for (const [action, verb, summary] of accepted) {
 for (const [action, verb, summary] of changed) {
   const route = createRoute({ ...routeFor(action, summary), responses: { 200: json(Batch, "The batch after the transition"), ...problems(404, 409, 422) } });
   batchTransitionRoutes.openapi(route, async (c) => {
-    const result = await withBatchScope(verb)({ ctx: serviceCtxOf(c), input: { batchId: c.req.valid("param").id } });
+    const result = await verb({ ctx: serviceCtxOf(c), input: { batchId: c.req.valid("param").id } });
     return c.json(result.batch, 200);
   });
   batchTransitionRoutes.all(`/:id/${action}`, methodNotAllowed(["POST"]));

@@ -28,7 +28,22 @@ describe("test and live keys", () => {
         expect((await call("POST", `/v1/batches/${foreign}/${action}`, { apiKey: key })).status, action).toBe(404);
       }
       expect((await call("GET", `/v1/batches?starting_after=${foreign}`, { apiKey: key })).status).toBe(404);
+      expect((await call("DELETE", `/v1/batches/${foreign}`, { apiKey: key })).status).toBe(404);
     }
+    // No route-level check guards the verbs any more: the mode is part of each guarded UPDATE. Put the live
+    // batch in every state a verb starts from and watch the test key's calls change nothing.
+    for (const [state, action] of [
+      ["processing", "pause"],
+      ["paused", "resume"],
+      ["queued", "cancel"],
+      ["completed", "retry"],
+    ] as const) {
+      await query("update batches set status = $2::batch_status, failed = 1 where id = $1", [liveBatch.id, state]);
+      expect((await call("POST", `/v1/batches/${liveBatch.id}/${action}`, { apiKey: testKey })).status, action).toBe(404);
+      const [row] = await query<{ status: string }>("select status::text as status from batches where id = $1", [liveBatch.id]);
+      expect(row!.status, action).toBe(state);
+    }
+    await query("update batches set status = 'draft', failed = 0 where id = $1", [liveBatch.id]);
     const liveList = await call("GET", "/v1/batches", { apiKey: live.apiKey });
     expect(liveList.body.data.map((b: { id: string }) => b.id)).toEqual([liveBatch.id]);
     const testList = await call("GET", "/v1/batches", { apiKey: testKey });

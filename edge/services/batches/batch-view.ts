@@ -1,5 +1,6 @@
 /** The public shape of a batch (Stripe-like), the only way a batch row leaves the API. */
 import type { Batch } from "../../../core/db/schema";
+import { finishedCount } from "./batch-eta";
 
 export interface BatchView {
   id: string;
@@ -22,6 +23,8 @@ export interface BatchView {
     bounced: number;
     complained: number;
   };
+  /** Share of recipients finished (sent, failed, suppressed or cancelled), 0–1. */
+  progress: number;
   createdAt: string;
   queuedAt: string | null;
   startedAt: string | null;
@@ -52,6 +55,8 @@ export function toBatchView(b: Batch): BatchView {
       bounced: b.bounced,
       complained: b.complained,
     },
+    // Four decimals: enough for a progress bar, stable in JSON. An empty batch has nothing left to do.
+    progress: b.total > 0 ? Math.min(1, Math.round((finishedCount(b) / b.total) * 10_000) / 10_000) : 0,
     createdAt: b.createdAt.toISOString(),
     queuedAt: iso(b.queuedAt),
     startedAt: iso(b.startedAt),

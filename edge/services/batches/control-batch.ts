@@ -16,7 +16,8 @@ import { CONTROL_INLINE_ROWS, guardSql, statusIn, CANCELLABLE_RECIPIENT_STATES }
 import type { Executor } from "../../adapters/db";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView } from "./batch-view";
-import { assertBatchId, controlLimitSql, controlRefused, loadBatch } from "./guards";
+import { controlLimitSql, controlRefused } from "./guards";
+import { assertBatchIdShape, batchScopeSql, loadScopedBatch } from "./scope";
 import { enqueuePlan, publishOutboxRow, type OutboxRow } from "./outbox";
 import type { TransitionResult } from "./send-batch";
 
@@ -27,13 +28,13 @@ const guard = (action: Parameters<typeof guardSql>[0]) => sql.raw(guardSql(actio
 /** queued|processing → paused. Senders claim nothing from a paused batch, so in-flight chunks drain. */
 export const pauseBatch: Verb = async ({ ctx, input }) => {
   const id = input.batchId;
-  assertBatchId(id);
+  assertBatchIdShape(id);
   const res = await ctx.db.execute(sql`
     update batches set status = 'paused', ${controlLimitSql.bump}, updated_at = now()
-     where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and ${guard("pause")} and ${controlLimitSql.ok}
+     where id = ${id}::uuid and ${batchScopeSql(ctx)} and ${guard("pause")} and ${controlLimitSql.ok}
     returning id`);
-  if (!res.rows.length) await controlRefused(ctx.db, ctx.tenantId, id, "pause");
-  return { batch: toBatchView(await loadBatch(ctx.db, ctx.tenantId, id)) };
+  if (!res.rows.length) await controlRefused(ctx.db, ctx, id, "pause");
+  return { batch: toBatchView(await loadScopedBatch(ctx.db, ctx, id)) };
 };
 
 /** Shared tail of resume and retry: plan message (with its generation) through the outbox, published after commit. */
@@ -47,22 +48,22 @@ async function requeue(
   const outbox = await ctx.db.transaction(async (tx): Promise<OutboxRow> => {
     const res = await tx.execute<{ region: string; plan_generation: number }>(statement);
     const row = res.rows[0];
-    if (!row) return controlRefused(tx, ctx.tenantId, id, action);
+    if (!row) return controlRefused(tx, ctx, id, action);
     await then?.(tx);
     return enqueuePlan(tx, { batchId: id, tenantId: ctx.tenantId, region: row.region, traceId: ctx.traceId, generation: Number(row.plan_generation) });
   });
   const published = await publishOutboxRow(ctx.db, ctx.publisher, outbox);
-  return { batch: toBatchView(await loadBatch(ctx.db, ctx.tenantId, id)), published };
+  return { batch: toBatchView(await loadScopedBatch(ctx.db, ctx, id)), published };
 }
 
 /** paused → queued under a new plan generation: the planner re-chunks the recipients still queued. */
 export const resumeBatch: Verb = async ({ ctx, input }) => {
   const id = input.batchId;
-  assertBatchId(id);
+  assertBatchIdShape(id);
   return requeue(ctx, id, "resume", sql`
     update batches set status = 'queued', plan_generation = plan_generation + 1, plan_cursor = 0,
                        ${controlLimitSql.bump}, updated_at = now()
-     where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and ${guard("resume")} and ${controlLimitSql.ok}
+     where id = ${id}::uuid and ${batchScopeSql(ctx)} and ${guard("resume")} and ${controlLimitSql.ok}
     returning region, plan_generation`);
 };
 
@@ -74,7 +75,7 @@ export const resumeBatch: Verb = async ({ ctx, input }) => {
  */
 export const retryBatch: Verb = async ({ ctx, input }) => {
   const id = input.batchId;
-  assertBatchId(id);
+  assertBatchIdShape(id);
   return requeue(
     ctx,
     id,
@@ -83,7 +84,7 @@ export const retryBatch: Verb = async ({ ctx, input }) => {
       update batches set status = 'queued', plan_generation = plan_generation + 1, plan_cursor = 0,
                          retry_requested_at = now(), completed_at = null, queued_at = now(),
                          ${controlLimitSql.bump}, updated_at = now()
-       where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and ${guard("retry")} and failed > 0
+       where id = ${id}::uuid and ${batchScopeSql(ctx)} and ${guard("retry")} and failed > 0
          and ${controlLimitSql.ok}
       returning region, plan_generation`,
     async (tx) => {
@@ -116,14 +117,14 @@ export const retryBatch: Verb = async ({ ctx, input }) => {
  */
 export const cancelBatch: Verb = async ({ ctx, input }) => {
   const id = input.batchId;
-  assertBatchId(id);
+  assertBatchIdShape(id);
   await ctx.db.transaction(async (tx) => {
     const flipped = await tx.execute(sql`
       update batches set status = 'cancelled', settle_pending = true, completed_at = now(),
                          ${controlLimitSql.bump}, updated_at = now()
-       where id = ${id}::uuid and tenant_id = ${ctx.tenantId}::uuid and ${guard("cancel")} and ${controlLimitSql.ok}
+       where id = ${id}::uuid and ${batchScopeSql(ctx)} and ${guard("cancel")} and ${controlLimitSql.ok}
       returning id`);
-    if (!flipped.rows.length) await controlRefused(tx, ctx.tenantId, id, "cancel");
+    if (!flipped.rows.length) await controlRefused(tx, ctx, id, "cancel");
     // Rows a sender is claiming right now are skipped (SKIP LOCKED): the reconciler gets them next.
     await tx.execute(sql`
       with picked as (
@@ -140,5 +141,5 @@ export const cancelBatch: Verb = async ({ ctx, input }) => {
                          queued = queued - (select count(*) from r where was = 'queued')::int
        where id = ${id}::uuid and (select count(*) from r) > 0`);
   });
-  return { batch: toBatchView(await loadBatch(ctx.db, ctx.tenantId, id)) };
+  return { batch: toBatchView(await loadScopedBatch(ctx.db, ctx, id)) };
 };

@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { Region } from "../../../core/contract";
-import { LIMITS, variablesProblem } from "../../../core/domain/limits";
+import { LIMITS, scheduledAtProblem, variablesProblem } from "../../../core/domain/limits";
 
 export const MAX_RECIPIENTS = LIMITS.recipientsPerRequest;
 
@@ -57,7 +57,14 @@ const common = {
   name: z.string().trim().min(1).max(200),
   sendConfigId: z.uuid().optional(),
   recipients: RecipientsInput,
-  scheduledAt: z.iso.datetime({ offset: true }).optional(),
+  /** Send at this time (future, at most 30 days ahead) instead of at once when `send` is called. */
+  scheduledAt: z.iso
+    .datetime({ offset: true })
+    .superRefine((v, ctx) => {
+      const problem = scheduledAtProblem(new Date(v));
+      if (problem) ctx.addIssue({ code: "custom", message: problem });
+    })
+    .optional(),
   dryRun: z.boolean().optional(),
   region: Region.optional(),
 };

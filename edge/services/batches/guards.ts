@@ -1,30 +1,20 @@
 /** Shared pieces of the guarded batch transitions. */
-import { and, eq, sql } from "drizzle-orm";
-import { batches, type Batch } from "../../../core/db/schema";
+import { sql } from "drizzle-orm";
 import { canTransition, CONTROL_LIMIT, type BatchAction } from "../../../core/domain/batch-states";
 import { AppError } from "../../../core/domain/problem";
 import type { Executor } from "../../adapters/db";
+import type { ServiceCtx } from "../service-ctx";
+import { loadScopedBatch } from "./scope";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A malformed id is simply an id that does not exist: 404, never a 5xx from Postgres' uuid cast. */
-export function assertBatchId(id: string): void {
-  if (!UUID.test(id)) throw new AppError("not_found", `Batch ${id} not found`);
-}
-
-export async function loadBatch(db: Executor, tenantId: string, id: string): Promise<Batch> {
-  assertBatchId(id);
-  const [batch] = await db.select().from(batches).where(and(eq(batches.id, id), eq(batches.tenantId, tenantId)));
-  if (!batch) throw new AppError("not_found", `Batch ${id} not found`);
-  return batch;
-}
+/** Whose batch a verb acts on: the tenant and the key's mode (scope.ts). */
+export type BatchCaller = Pick<ServiceCtx, "tenantId" | "mode">;
 
 /**
- * Called when a guarded UPDATE matched no row: the batch is missing (or another tenant's) → 404, or it is in
+ * Called when a guarded UPDATE matched no row: the batch is missing (or another tenant's, or the other mode's) → 404, or it is in
  * a status the transition does not start from → 409 naming that status.
  */
-export async function transitionRefused(db: Executor, tenantId: string, id: string, action: string): Promise<never> {
-  const batch = await loadBatch(db, tenantId, id);
+export async function transitionRefused(db: Executor, caller: BatchCaller, id: string, action: string): Promise<never> {
+  const batch = await loadScopedBatch(db, caller, id);
   throw new AppError("conflict", `Cannot ${action} a batch that is ${batch.status}`);
 }
 
@@ -47,8 +37,8 @@ export const controlLimitSql = {
  * A guarded control UPDATE matched no row: 429 with Retry-After when the batch could take the action but its
  * control window is used up, otherwise what `transitionRefused` says (404 / 409).
  */
-export async function controlRefused(db: Executor, tenantId: string, id: string, action: BatchAction): Promise<never> {
-  const batch = await loadBatch(db, tenantId, id);
+export async function controlRefused(db: Executor, caller: BatchCaller, id: string, action: BatchAction): Promise<never> {
+  const batch = await loadScopedBatch(db, caller, id);
   if (canTransition(action, batch.status)) {
     const res = await db.execute<{ wait: number | string | null }>(sql`
       select ceil(extract(epoch from control_window_at + make_interval(secs => ${CONTROL_LIMIT.windowSeconds}) - now()))::int as wait

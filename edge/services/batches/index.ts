@@ -5,8 +5,8 @@ export { appendRecipients, type AppendRecipientsResult } from "./append-recipien
 export { listRecipients, type ListRecipientsInput, type RecipientList, type RecipientView } from "./list-recipients";
 export { sendBatch, queuePendingRecipients, type TransitionResult } from "./send-batch";
 export { pauseBatch, resumeBatch, cancelBatch, retryBatch } from "./control-batch";
-export { getBatch, listBatches, type ListBatchesInput, type BatchList } from "./read-batches";
+export { getBatch, listBatches, type ListBatchesInput, type BatchList, type BatchDetailView } from "./read-batches";
 export { enqueuePlan, publishOutboxRow, regionOfSubject, type OutboxRow } from "./outbox";
 export { toBatchView, type BatchView } from "./batch-view";
 export { previewRecipient, type RecipientPreview } from "./preview-recipient";
-export { withBatchScope } from "./scope";
+export { deleteBatch, DELETE_STEP, type DeletedBatch } from "./delete-batch";

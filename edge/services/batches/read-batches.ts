@@ -1,13 +1,24 @@
 /** getBatch / listBatches: tenant-scoped reads; another tenant's batch does not exist (404, DESIGN §10). */
-import { and, desc, eq, sql } from "drizzle-orm";
-import { batches, type Batch } from "../../../core/db/schema";
+import { and, desc, eq, gt, gte, lt, lte, sql } from "drizzle-orm";
+import { batches, sendConfigs, type Batch } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
 import type { ServiceCtx } from "../service-ctx";
+import { batchEta, type BatchEta } from "./batch-eta";
 import { toBatchView, type BatchView } from "./batch-view";
-import { batchScope, loadScopedBatch } from "./scope";
+import { assertBatchIdShape, batchScope, loadScopedBatch } from "./scope";
 
-export async function getBatch({ ctx, input }: { ctx: ServiceCtx; input: { batchId: string } }): Promise<BatchView> {
-  return toBatchView(await loadScopedBatch(ctx.db, ctx, input.batchId));
+export type BatchDetailView = BatchView & { eta: BatchEta | null };
+
+/** One batch with its ETA: the batch and the rate settings of its send config in one query. */
+export async function getBatch({ ctx, input }: { ctx: ServiceCtx; input: { batchId: string } }): Promise<BatchDetailView> {
+  assertBatchIdShape(input.batchId);
+  const [row] = await ctx.db
+    .select({ batch: batches, provider: sendConfigs.provider, mode: sendConfigs.mode, rateLimitPerSecond: sendConfigs.rateLimitPerSecond })
+    .from(batches)
+    .innerJoin(sendConfigs, eq(sendConfigs.id, batches.sendConfigId))
+    .where(and(batchScope(ctx), eq(batches.id, input.batchId)));
+  if (!row) throw new AppError("not_found", `Batch ${input.batchId} not found`);
+  return { ...toBatchView(row.batch), eta: batchEta(row.batch, row, new Date()) };
 }
 
 export interface ListBatchesInput {
@@ -16,6 +27,11 @@ export interface ListBatchesInput {
   starting_after?: string;
   status?: Batch["status"];
   channel?: Batch["channel"];
+  /** Created-at range, Stripe's `created[gt|gte|lt|lte]`. */
+  "created[gt]"?: string;
+  "created[gte]"?: string;
+  "created[lt]"?: string;
+  "created[lte]"?: string;
 }
 
 export interface BatchList {
@@ -32,6 +48,7 @@ export async function listBatches({ ctx, input }: { ctx: ServiceCtx; input: List
     batchScope(ctx),
     input.status ? eq(batches.status, input.status) : undefined,
     input.channel ? eq(batches.channel, input.channel) : undefined,
+    ...createdRange(input),
   )!;
   let where = scope;
   if (input.starting_after) {
@@ -53,4 +70,15 @@ export async function listBatches({ ctx, input }: { ctx: ServiceCtx; input: List
   const page = rows.slice(0, input.limit);
   const hasMore = rows.length > input.limit;
   return { object: "list", data: page.map(toBatchView), hasMore, nextCursor: hasMore ? page.at(-1)!.id : null };
+}
+
+function createdRange(input: ListBatchesInput) {
+  const at = (v: string | undefined) => (v === undefined ? undefined : new Date(v));
+  const [gtAt, gteAt, ltAt, lteAt] = [at(input["created[gt]"]), at(input["created[gte]"]), at(input["created[lt]"]), at(input["created[lte]"])];
+  return [
+    gtAt ? gt(batches.createdAt, gtAt) : undefined,
+    gteAt ? gte(batches.createdAt, gteAt) : undefined,
+    ltAt ? lt(batches.createdAt, ltAt) : undefined,
+    lteAt ? lte(batches.createdAt, lteAt) : undefined,
+  ];
 }

@@ -11,7 +11,8 @@ import { guardSql } from "../../../core/domain/batch-states";
 import type { Executor } from "../../adapters/db";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
-import { assertBatchId, loadBatch, transitionRefused } from "./guards";
+import { transitionRefused } from "./guards";
+import { assertBatchIdShape, batchScopeSql, loadScopedBatch } from "./scope";
 import { enqueuePlan, publishOutboxRow, type OutboxRow } from "./outbox";
 
 /** pending → queued for a batch that just became queued, with the counter in the same statement. */
@@ -43,7 +44,7 @@ export interface TransitionResult {
 export async function sendBatch({ ctx, input }: { ctx: ServiceCtx; input: { batchId: string } }): Promise<TransitionResult> {
   const { db, tenantId } = ctx;
   const id = input.batchId;
-  assertBatchId(id);
+  assertBatchIdShape(id);
   let wake: { region: string; at: Date } | undefined;
   const outbox = await db.transaction(async (tx): Promise<OutboxRow | null> => {
     const res = await tx.execute<{ status: string; region: string; scheduled_ms: number | string | null }>(sql`
@@ -52,10 +53,10 @@ export async function sendBatch({ ctx, input }: { ctx: ServiceCtx; input: { batc
              queued_at = case when scheduled_at > now() then null else now() end,
              trace_id = ${ctx.traceId},
              updated_at = now()
-       where id = ${id}::uuid and tenant_id = ${tenantId}::uuid and ${sql.raw(guardSql("send"))}
+       where id = ${id}::uuid and ${batchScopeSql(ctx)} and ${sql.raw(guardSql("send"))}
       returning status::text as status, region, (extract(epoch from scheduled_at) * 1000)::float8 as scheduled_ms`);
     const row = res.rows[0];
-    if (!row) return transitionRefused(tx, tenantId, id, "send");
+    if (!row) return transitionRefused(tx, ctx, id, "send");
     // A scheduled batch keeps its recipients pending; the scheduler's alarm (or the cron) queues it when due.
     if (row.status !== "queued") {
       wake = { region: row.region, at: new Date(Number(row.scheduled_ms)) };
@@ -66,5 +67,5 @@ export async function sendBatch({ ctx, input }: { ctx: ServiceCtx; input: { batc
   });
   const published = outbox ? await publishOutboxRow(db, ctx.publisher, outbox) : undefined;
   if (wake) await wakeScheduler(ctx, wake.region, wake.at);
-  return { batch: toBatchView(await loadBatch(db, tenantId, id)), published };
+  return { batch: toBatchView(await loadScopedBatch(db, ctx, id)), published };
 }
