@@ -5,8 +5,15 @@
 import { describe, expect, it } from "vitest";
 import { newTenant } from "./harness";
 import { isolationMatrix } from "./isolation-matrix";
+import { kindFor } from "./resources";
 
 describe("tenant isolation matrix", () => {
+  it("a route whose resource the registry cannot make is not matched (the matrix then fails it)", () => {
+    expect(kindFor("/v1/batches/{id}/recipients")?.key).toBe("/v1/batches/{id}");
+    expect(kindFor("/v1/widgets/{id}")).toBeUndefined();
+    expect(kindFor("/v1/batches/{id}/attachments/{attachmentId}")).toBeUndefined();
+  });
+
   it("every route with another tenant's ids is a 404, and no list shows them", { timeout: 600_000 }, async () => {
     const [a, b] = await Promise.all([newTenant(), newTenant()]);
     const { failures, checked } = await isolationMatrix(a.apiKey, b.apiKey);
