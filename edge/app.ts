@@ -1,24 +1,27 @@
 /**
  * The Hono app: middleware order is the contract. Request id/trace/config first (so every problem has a
  * request id), the public document and reference page, then for /v1: per-IP limit (before any database
- * work), per-request services, API-key auth, per-key limit, routes. Unknown routes and wrong methods are
+ * work), per-request services, API-key auth, its scope (http/scopes.ts), per-key limit, routes. Unknown routes and wrong methods are
  * problems too.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./hono-env";
 import { openApiApp } from "./http/openapi-app";
 import { notFound, onError } from "./http/problem";
-import { apiKeyAuth } from "./middleware/auth";
+import { documentScopes } from "./http/scopes";
+import { apiKeyAuth, requireScope } from "./middleware/auth";
 import { ipRateLimit, keyRateLimit } from "./middleware/rate-limit";
 import { initRequest } from "./middleware/request-init";
 import { requestServices } from "./middleware/request-services";
 import { adminRoutes } from "./routes/admin";
+import { apiKeyRoutes } from "./routes/api-keys";
 import { batchPreviewRoutes } from "./routes/batch-preview";
 import { batchRecipientRoutes } from "./routes/batch-recipients";
 import { batchTransitionRoutes } from "./routes/batch-transitions";
 import { batchRoutes } from "./routes/batches";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { usageRoutes } from "./routes/usage";
 
 export function buildApp(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
@@ -29,12 +32,15 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   // Registered before the /v1 middleware, so the document is served without a key.
   registerDocs(app);
 
-  app.use("/v1/*", ipRateLimit, requestServices, apiKeyAuth, keyRateLimit);
+  app.use("/v1/*", ipRateLimit, requestServices, apiKeyAuth, requireScope, keyRateLimit);
   app.route("/v1/batches", batchRoutes);
   // Operator routes: 404 unless ADMIN_TOKEN is set; own Bearer auth, no API keys (routes/admin.ts).
   app.route("/admin", adminRoutes);
   app.route("/v1/batches", batchRecipientRoutes);
   app.route("/v1/batches", batchTransitionRoutes);
   app.route("/v1/batches", batchPreviewRoutes);
+  app.route("/v1/api-keys", apiKeyRoutes);
+  app.route("/v1/usage", usageRoutes);
+  documentScopes(app);
   return app;
 }
