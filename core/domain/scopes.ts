@@ -22,3 +22,8 @@ export function isScope(value: string): value is Scope {
 export function hasScope(held: readonly string[], needed: Scope): boolean {
   return held.includes("admin") || held.includes(needed);
 }
+
+/** The requested scopes a key holding `held` may not grant (a key grants only what it holds itself). */
+export function ungrantableScopes(held: readonly string[], requested: readonly Scope[]): Scope[] {
+  return requested.filter((s) => !hasScope(held, s));
+}

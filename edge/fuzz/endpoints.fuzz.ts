@@ -152,6 +152,20 @@ const endpoints: Endpoint[] = [
           .map(({ id, key, body }) => ({ method: "POST", path: `/v1/batches/${id}/${action}`, body, headers: { ...key } })),
     }),
   ),
+  {
+    name: "POST /v1/api-keys",
+    cases: () =>
+      fc
+        .record({ body: bodiesFrom({ name: "fuzz", scopes: ["batches:read"], mode: "live", expiresAt: "2099-01-01T00:00:00Z" }), ct: contentType, key: idempotency })
+        .map(({ body, ct, key }) => ({ method: "POST", path: "/v1/api-keys", body, headers: { ...ct, ...key } })),
+  },
+  { name: "GET /v1/api-keys", cases: () => queryString(["limit", "starting_after"]).map((q) => ({ method: "GET", path: `/v1/api-keys?${q}` })) },
+  {
+    name: "GET and DELETE /v1/api-keys/{id}",
+    // Never the calling key's own id: revoking it would turn the rest of the run into 401s.
+    cases: () => fc.record({ id: pathSegment, method: fc.constantFrom("GET", "DELETE") }).map(({ id, method }) => ({ method, path: `/v1/api-keys/${id}` })),
+  },
+  { name: "GET /v1/usage", cases: () => queryString(["limit"]).map((q) => ({ method: "GET", path: `/v1/usage?${q}` })) },
 ];
 
 describe("fuzzing every endpoint (fast-check)", () => {

@@ -7,7 +7,7 @@ import { z } from "@hono/zod-openapi";
 import { apiKeys, auditLog } from "../../../core/db/schema";
 import { generateApiKey } from "../../../core/domain/api-keys";
 import { AppError } from "../../../core/domain/problem";
-import { hasScope, SCOPES } from "../../../core/domain/scopes";
+import { SCOPES, ungrantableScopes } from "../../../core/domain/scopes";
 import type { ServiceCtx } from "../service-ctx";
 import { toApiKeyView, type ApiKeyView } from "./api-key-view";
 
@@ -35,7 +35,7 @@ export async function createApiKey({ ctx, input }: { ctx: ServiceCtx; input: Cre
   if (ctx.mode === "test" && mode === "live") {
     throw new AppError("forbidden", "A test key cannot create live keys");
   }
-  const missing = input.scopes.filter((s) => !hasScope(ctx.scopes ?? [], s));
+  const missing = ungrantableScopes(ctx.scopes ?? [], input.scopes);
   if (missing.length) {
     throw new AppError("forbidden", `This API key cannot grant scopes it does not hold: ${missing.join(", ")}`, { members: { scope: missing[0] } });
   }
