@@ -4,8 +4,9 @@ import { execFile } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { apiClient, dbPool, stackInfo } from "../test/support/stack";
+import { main } from "./cli";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const pool = dbPool();
@@ -29,9 +30,22 @@ async function json<T = Record<string, unknown>>(args: string[]): Promise<T> {
   return JSON.parse(res.stdout) as T;
 }
 
+/** The CLI in-process (its exit code and stderr), for the many refusal cases: a process each is slow here. */
+async function adminInProcess(args: string[], env: NodeJS.ProcessEnv = { DATABASE_URL: stackInfo().urls.databaseUrl }) {
+  const errors: string[] = [];
+  const err = vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void errors.push(a.join(" ")));
+  const log = vi.spyOn(console, "log").mockImplementation(() => {});
+  try {
+    return { code: await main(args, env), stderr: errors.join("\n") };
+  } finally {
+    err.mockRestore();
+    log.mockRestore();
+  }
+}
+
 const tenantName = () => `cli test ${crypto.randomUUID().slice(0, 8)}`;
 
-describe("npm run admin", () => {
+describe("npm run admin", { timeout: 300_000 }, () => {
   it("tenant create prints the tenant id, a live and a test key (scope admin) that work; tenant list shows it", async () => {
     const name = tenantName();
     const text = await admin(["tenant", "create", ...name.split(" ")]);
@@ -88,6 +102,10 @@ describe("npm run admin", () => {
   });
 
   it("bad usage exits 2 with the usage, unknown ids exit 1, and nothing is written", async () => {
+    // One real process for the exit status; the other cases run main() in-process.
+    const proc = await admin(["key", "create", "not-a-uuid"]);
+    expect(proc.code).toBe(2);
+    expect(proc.stderr).toMatch(/usage/);
     const t = await json<{ tenant: string }>(["tenant", "create", tenantName()]);
     const count = async () => Number((await pool.query("select count(*) from api_keys where tenant_id = $1", [t.tenant])).rows[0].count);
     const before = await count();
@@ -105,17 +123,17 @@ describe("npm run admin", () => {
       ["quota", "set", t.tenant, "--sends-per-day", "-1"],
       ["quota", "set", t.tenant, "--sends-per-day", "99999999999"],
     ]) {
-      const res = await admin(args);
+      const res = await adminInProcess(args);
       expect(res.code, args.join(" ")).toBe(2);
       expect(res.stderr, args.join(" ")).toMatch(/usage/);
     }
     const unknown = "00000000-0000-4000-8000-000000000001";
     for (const args of [["key", "create", unknown], ["key", "revoke", unknown], ["quota", "set", unknown, "--active-batches", "1"]]) {
-      const res = await admin(args);
+      const res = await adminInProcess(args);
       expect(res.code, args.join(" ")).toBe(1);
       expect(res.stderr).toContain(unknown);
     }
-    const noDb = await admin(["tenant", "list"], { DATABASE_URL: undefined });
+    const noDb = await adminInProcess(["tenant", "list"], {});
     expect(noDb.code).toBe(2);
     expect(noDb.stderr).toContain("DATABASE_URL");
     expect(await count()).toBe(before);
