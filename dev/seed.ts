@@ -1,14 +1,15 @@
 /**
- * The demo tenant of the local stack: a tenant, a default managed email send config (SES through the
- * sandbox) and an API key. The key is shown once by design (only its hash is stored), so the stack keeps the
- * plaintext in its data folder to print it again on the next `npm start`; a missing or stale file means a
- * new key.
+ * The demo tenant of the local stack, made with the operators' verb (`npm run admin -- tenant create`,
+ * admin/commands/tenant.ts: a tenant with a live and a test key, scope `admin`) plus a default managed email
+ * send config (SES through the sandbox). The live key is shown once by design (only its hash is stored), so
+ * the stack keeps the plaintext in its data folder to print it again on the next `npm start`; a missing or
+ * stale file means a new key.
  */
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
-import { generateApiKey, sha256Hex } from "../core/domain/api-keys";
-import { TENANT_WITH_KEY_SQL, tenantWithKeyParams, type TenantWithKeyRow } from "../test/support/fixture-sql";
+import { createTenant } from "../admin/commands/tenant";
+import { sha256Hex } from "../core/domain/api-keys";
 
 export interface DemoTenant {
   tenantId: string;
@@ -39,13 +40,13 @@ export async function ensureDemoTenant(databaseUrl: string, dataDir: string, nam
   }
 }
 
-/** The demo tenant's rows: the same statement as every test tenant (test/support/fixture-sql.ts). */
+/** The demo tenant's rows: `tenant create` and the default email config the demo curl uses. */
 async function createDemoTenant(client: pg.ClientBase, name: string): Promise<DemoTenant> {
-  const key = await generateApiKey("live");
-  const { rows } = await client.query<TenantWithKeyRow>(
-    TENANT_WITH_KEY_SQL,
-    tenantWithKeyParams({ tenantName: name, key, keyName: "default", configName: "Managed email (SES)", from: "Demo <hello@demo.batchsender.dev>" }),
+  const tenant = await createTenant(client, name);
+  const { rows } = await client.query<{ id: string }>(
+    `insert into send_configs (tenant_id, name, channel, mode, provider, defaults, is_default)
+     values ($1, 'Managed email (SES)', 'email', 'managed', 'ses', $2, true) returning id`,
+    [tenant.tenantId, JSON.stringify({ from: "Demo <hello@demo.batchsender.dev>" })],
   );
-  const row = rows[0]!;
-  return { tenantId: row.tenant_id, apiKey: key.key, sendConfigId: row.send_config_id! };
+  return { tenantId: tenant.tenantId, apiKey: tenant.liveKey, sendConfigId: rows[0]!.id };
 }

@@ -1,25 +1,28 @@
 /**
  * The Hono app: middleware order is the contract. Request id/trace/config first (so every problem has a
  * request id), CORS for the dashboard's origin only (preflights answered before any limit or key), the public document and reference page, then for /v1: per-IP and per-key limits (before any
- * database work, so a refusal is cheap), per-request services, API-key auth, routes. Unknown routes and wrong methods are
+ * database work, so a refusal is cheap), per-request services, API-key auth, its scope (http/scopes.ts), routes. Unknown routes and wrong methods are
  * problems too.
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "./hono-env";
 import { openApiApp } from "./http/openapi-app";
 import { notFound, onError } from "./http/problem";
-import { apiKeyAuth } from "./middleware/auth";
+import { documentScopes } from "./http/scopes";
+import { apiKeyAuth, requireScope } from "./middleware/auth";
 import { dashboardCors } from "./middleware/cors";
 import { ipRateLimit, keyRateLimit } from "./middleware/rate-limit";
 import { initRequest } from "./middleware/request-init";
 import { requestServices } from "./middleware/request-services";
 import { adminRoutes } from "./routes/admin";
+import { apiKeyRoutes } from "./routes/api-keys";
 import { batchPreviewRoutes } from "./routes/batch-preview";
 import { batchRecipientRoutes } from "./routes/batch-recipients";
 import { batchTransitionRoutes } from "./routes/batch-transitions";
 import { batchRoutes } from "./routes/batches";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { usageRoutes } from "./routes/usage";
 
 export function buildApp(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
@@ -31,12 +34,15 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   // Registered before the /v1 middleware, so the document is served without a key.
   registerDocs(app);
 
-  app.use("/v1/*", ipRateLimit, keyRateLimit, requestServices, apiKeyAuth);
+  app.use("/v1/*", ipRateLimit, keyRateLimit, requestServices, apiKeyAuth, requireScope);
   app.route("/v1/batches", batchRoutes);
   // Operator routes: 404 unless ADMIN_TOKEN is set; own Bearer auth, no API keys (routes/admin.ts).
   app.route("/admin", adminRoutes);
   app.route("/v1/batches", batchRecipientRoutes);
   app.route("/v1/batches", batchTransitionRoutes);
   app.route("/v1/batches", batchPreviewRoutes);
+  app.route("/v1/api-keys", apiKeyRoutes);
+  app.route("/v1/usage", usageRoutes);
+  documentScopes(app);
   return app;
 }

@@ -12,6 +12,8 @@ export interface Caller {
   tenantId: string;
   apiKeyId: string;
   mode: ApiKeyMode;
+  /** The key's scopes as stored (core/domain/scopes.ts); checked by requireScope. */
+  scopes: string[];
 }
 
 export interface AppVariables {
@@ -27,6 +29,8 @@ export interface AppVariables {
   caller: Caller;
   /** Remaining requests of the most constrained limit seen so far; its numbers go into RateLimit-*. */
   rateLimitRemaining?: number;
+  /** What the Idempotency-Key record stores for replay instead of the body (a secret shown once is never stored). */
+  idempotentReplayBody?: string;
 }
 
 export type AppEnv = { Bindings: Bindings; Variables: AppVariables };

@@ -9,6 +9,7 @@ import { sql } from "drizzle-orm";
 import {
   bigint,
   boolean,
+  date,
   index,
   integer,
   jsonb,
@@ -20,6 +21,7 @@ import {
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
+import { DEFAULT_QUOTAS } from "../domain/quotas";
 
 export const channelEnum = pgEnum("channel", ["email", "sms", "webhook"]);
 export const sendModeEnum = pgEnum("send_mode", ["managed", "byok"]);
@@ -97,6 +99,7 @@ export const apiKeys = pgTable(
     /** Hex sha-256 of the whole key; the key itself is shown once and never stored. */
     keyHash: text("key_hash").notNull().unique(),
     mode: apiKeyModeEnum("mode").notNull().default("live"),
+    /** core/domain/scopes.ts; an empty set grants nothing (keys made before scopes were backfilled to `admin`). */
     scopes: text("scopes").array().notNull().default(sql`'{}'::text[]`),
     lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
     expiresAt: timestamp("expires_at", { withTimezone: true }),
@@ -104,6 +107,33 @@ export const apiKeys = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index("api_keys_tenant_idx").on(t.tenantId)],
+);
+
+/** A tenant's plan limits (core/domain/quotas.ts); a tenant without a row has the defaults. */
+export const tenantQuotas = pgTable("tenant_quotas", {
+  tenantId: uuid("tenant_id")
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: "cascade" }),
+  activeBatches: integer("active_batches").notNull().default(DEFAULT_QUOTAS.active_batches),
+  pendingRecipients: integer("pending_recipients").notNull().default(DEFAULT_QUOTAS.pending_recipients),
+  sendsPerDay: integer("sends_per_day").notNull().default(DEFAULT_QUOTAS.sends_per_day),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * Recipients reserved for sending per tenant and UTC day (`sends_per_day`), taken when a batch is sent by one
+ * guarded upsert, so concurrent sends cannot together pass the limit.
+ */
+export const tenantDailySends = pgTable(
+  "tenant_daily_sends",
+  {
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    day: date("day").notNull(),
+    sends: bigint("sends", { mode: "number" }).notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.day] })],
 );
 
 export const sendConfigs = pgTable(

@@ -15,6 +15,7 @@ export const errorCodes = {
   payload_too_large: { status: 413, title: "Payload too large" },
   unsupported_media_type: { status: 415, title: "Unsupported media type" },
   rate_limited: { status: 429, title: "Too many requests" },
+  quota_exceeded: { status: 429, title: "Quota exceeded" },
   internal: { status: 500, title: "Internal server error" },
   unavailable: { status: 503, title: "Service unavailable" },
 } as const;
@@ -31,13 +32,23 @@ export interface ProblemDetails {
   requestId?: string;
   /** Field-level problems for validation errors: `{ path: "recipients.3.to", message: "…" }`. */
   errors?: { path: string; message: string }[];
+  /** 403 `forbidden` for a missing scope: the scope the route needs. */
+  scope?: string;
+  /** 429 `quota_exceeded`: which quota, its limit, current use and when it resets (null: when work finishes). */
+  quota?: string;
+  limit?: number;
+  used?: number;
+  resetsAt?: string | null;
 }
+
+/** RFC 9457 extension members a problem may carry besides the standard ones. */
+export type ProblemMembers = Pick<ProblemDetails, "scope" | "quota" | "limit" | "used" | "resetsAt">;
 
 export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     detail?: string,
-    readonly extra: { errors?: ProblemDetails["errors"]; headers?: Record<string, string> } = {},
+    readonly extra: { errors?: ProblemDetails["errors"]; headers?: Record<string, string>; members?: ProblemMembers } = {},
   ) {
     super(detail ?? errorCodes[code].title);
     this.name = "AppError";
@@ -61,5 +72,6 @@ export function toProblem(err: AppError, requestId?: string, instance?: string):
     code: err.code,
     ...(requestId ? { requestId } : {}),
     ...(err.extra.errors ? { errors: err.extra.errors } : {}),
+    ...err.extra.members,
   };
 }

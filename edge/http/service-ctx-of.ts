@@ -9,6 +9,7 @@ export function serviceCtxOf(c: Context<AppEnv>): ServiceCtx {
     db: c.get("db"),
     tenantId: caller.tenantId,
     mode: caller.mode,
+    scopes: caller.scopes,
     traceId: c.get("traceId"),
     requestId: c.get("requestId"),
     actor: `api_key:${caller.apiKeyId}`,

@@ -75,7 +75,7 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
     await db.execute(sql`delete from idempotency_keys where tenant_id = ${tenantId}::uuid and key = ${key} and status is null`);
     return;
   }
-  const responseBody = await c.res.clone().text();
+  const responseBody = c.get("idempotentReplayBody") ?? (await c.res.clone().text());
   try {
     await db.execute(sql`
       update idempotency_keys set status = ${status}, response_body = ${responseBody}, completed_at = now()

@@ -7,7 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import { batchStatusEnum, channelEnum, recipientStatusEnum } from "../../core/db/schema";
 
-const Timestamp = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01T15:00:00.000Z" });
+export const Timestamp = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01T15:00:00.000Z" });
 
 export const Batch = z
   .object({

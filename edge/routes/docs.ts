@@ -6,6 +6,7 @@
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
+import { SCOPE_DESCRIPTIONS, SCOPES } from "../../core/domain/scopes";
 import type { AppEnv } from "../hono-env";
 
 export const OPENAPI_PATH = "/v1/openapi.json";
@@ -14,7 +15,10 @@ export function registerDocs(app: OpenAPIHono<AppEnv>): void {
   app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
     type: "http",
     scheme: "bearer",
-    description: "An API key, `bs_live_…` or `bs_test_…` (test keys only see and send test-mode batches, always as dry runs)",
+    description:
+      "An API key, `bs_live_…` or `bs_test_…` (test keys only see and send test-mode batches, always as dry runs). " +
+      "Each key holds scopes; each operation's description names the one it needs, and a key without it gets a 403 " +
+      `problem naming it. Scopes: ${SCOPES.map((s) => `\`${s}\` (${SCOPE_DESCRIPTIONS[s]})`).join("; ")}.`,
   });
   app.doc31(OPENAPI_PATH, (c) => ({
     openapi: "3.1.0",

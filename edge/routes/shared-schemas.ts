@@ -56,19 +56,25 @@ export const Problem = z
     code: z.enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]]),
     requestId: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    scope: z.string().optional().openapi({ description: "403: the scope this route needs and the key lacks" }),
+    quota: z.string().optional().openapi({ description: "429 `quota_exceeded`: the quota (`active_batches`, `pending_recipients`, `sends_per_day`)" }),
+    limit: z.number().int().optional().openapi({ description: "429 `quota_exceeded`: the tenant's limit" }),
+    used: z.number().int().optional().openapi({ description: "429 `quota_exceeded`: current use, before this request" }),
+    resetsAt: z.string().nullable().optional().openapi({ description: "429 `quota_exceeded`: when the quota resets; null when it frees up as batches finish" }),
   })
   .openapi("Problem");
 
 const problemDescriptions: Record<number, string> = {
   400: "Malformed request (bad JSON, empty body)",
-  401: "Missing or invalid API key",
+  401: "Missing, invalid, revoked or expired API key",
+  403: "The API key lacks the scope this route needs (`scope` names it)",
   404: "Not found (another tenant's resources do not exist either)",
   405: "Method not allowed",
   409: "Conflict with the resource's current state",
   413: "Request body too large",
   415: "Unsupported media type",
   422: "Validation failed; `errors` names each field",
-  429: "Rate limited; see Retry-After and RateLimit-* headers",
+  429: "Rate limited (see Retry-After and RateLimit-* headers) or over a quota (`quota_exceeded`: `quota`, `limit`, `resetsAt`)",
   500: "Unexpected error",
   503: "A dependency is unavailable; retry shortly",
 };
@@ -86,5 +92,5 @@ export function problemsExactly(...statuses: number[]): ProblemResponses {
 
 /** Problem responses of a /v1 route: the given statuses plus the ones every /v1 route can answer. */
 export function problems(...statuses: number[]): ProblemResponses {
-  return problemsExactly(...statuses, 400, 401, 429, 500, 503);
+  return problemsExactly(...statuses, 400, 401, 403, 429, 500, 503);
 }

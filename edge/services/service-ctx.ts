@@ -10,6 +10,8 @@ export interface ServiceCtx {
   tenantId: string;
   /** `test` keys force dry runs. */
   mode: ApiKeyMode;
+  /** The calling key's scopes: a key can grant only scopes it holds itself (absent: it grants none). */
+  scopes?: readonly string[];
   traceId: string;
   requestId?: string;
   actor: string;

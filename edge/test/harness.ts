@@ -8,7 +8,7 @@ import { Client, neonConfig } from "@neondatabase/serverless";
 import { createExecutionContext, SELF, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { generateApiKey } from "../../core/domain/api-keys";
-import { API_KEY_SQL, TENANT_WITH_KEY_SQL, tenantWithKeyParams, type TenantWithKeyRow } from "../../test/support/fixture-sql";
+import { API_KEY_SQL, apiKeyParams, TENANT_WITH_KEY_SQL, tenantWithKeyParams, type TenantWithKeyRow } from "../../test/support/fixture-sql";
 import worker from "../worker";
 import { assertConformsToDocument } from "./openapi-conformance";
 
@@ -45,7 +45,7 @@ export interface TestTenant {
   sendConfigId: string;
 }
 
-export async function newTenant(opts: { mode?: "live" | "test"; withDefaultConfig?: boolean } = {}): Promise<TestTenant> {
+export async function newTenant(opts: { mode?: "live" | "test"; withDefaultConfig?: boolean; scopes?: string[] } = {}): Promise<TestTenant> {
   const key = await generateApiKey(opts.mode ?? "live");
   const [row] = await query<TenantWithKeyRow>(
     TENANT_WITH_KEY_SQL,
@@ -56,16 +56,22 @@ export async function newTenant(opts: { mode?: "live" | "test"; withDefaultConfi
       configName: "Managed email",
       from: "Test <hello@test.batchsender.dev>",
       withDefaultConfig: opts.withDefaultConfig ?? true,
+      scopes: opts.scopes,
     }),
   );
   return { tenantId: row!.tenant_id, apiKey: key.key, apiKeyId: row!.api_key_id, sendConfigId: row!.send_config_id ?? "" };
 }
 
+/** Another key of an existing tenant (scope `admin` unless given). */
+export async function newKey(tenantId: string, opts: { mode?: "live" | "test"; scopes?: string[]; name?: string } = {}): Promise<{ apiKey: string; apiKeyId: string }> {
+  const key = await generateApiKey(opts.mode ?? "live");
+  const [row] = await query<{ id: string }>(API_KEY_SQL, apiKeyParams(tenantId, key, opts));
+  return { apiKey: key.key, apiKeyId: row!.id };
+}
+
 /** Another key of an existing tenant, e.g. a test key next to its live one. */
 export async function addApiKey(tenantId: string, mode: "live" | "test"): Promise<string> {
-  const key = await generateApiKey(mode);
-  await query(API_KEY_SQL, [tenantId, `worker test ${mode}`, key.prefix, key.hash, key.mode]);
-  return key.key;
+  return (await newKey(tenantId, { mode })).apiKey;
 }
 
 export function randomIp(): string {

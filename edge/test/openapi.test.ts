@@ -11,6 +11,9 @@ describe("OpenAPI document and reference page", () => {
       [
         "/health",
         "/health/ready",
+        "/v1/api-keys",
+        "/v1/api-keys/{id}",
+        "/v1/usage",
         "/v1/batches",
         "/v1/batches/{id}",
         "/v1/batches/{id}/cancel",

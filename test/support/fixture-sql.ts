@@ -5,12 +5,12 @@
  */
 
 /**
- * One statement: a tenant, an API key, and (unless `withDefaultConfig` is false) a default managed SES email
+ * One statement: a tenant, an API key (scope `admin` unless `scopes` says otherwise), and (unless `withDefaultConfig` is false) a default managed SES email
  * send config. Returns `tenant_id`, `api_key_id` and `send_config_id` (null without a config).
  */
 export const TENANT_WITH_KEY_SQL = `with t as (insert into tenants (name) values ($1) returning id),
-      k as (insert into api_keys (tenant_id, name, prefix, key_hash, mode)
-            select id, $5, $2, $3, $4 from t returning id),
+      k as (insert into api_keys (tenant_id, name, prefix, key_hash, mode, scopes)
+            select id, $5, $2, $3, $4, $9::text[] from t returning id),
       c as (insert into send_configs (tenant_id, name, channel, mode, provider, defaults, is_default)
             select id, $6, 'email', 'managed', 'ses', $7::jsonb, true from t where $8::boolean returning id)
  select (select id from t) as tenant_id, (select id from k) as api_key_id, (select id from c) as send_config_id`;
@@ -30,6 +30,8 @@ export interface TenantWithKeyInput {
   /** The default config's `from` address. */
   from: string;
   withDefaultConfig?: boolean;
+  /** The key's scopes (core/domain/scopes.ts); `["admin"]` by default. */
+  scopes?: string[];
 }
 
 export function tenantWithKeyParams(input: TenantWithKeyInput): unknown[] {
@@ -42,8 +44,14 @@ export function tenantWithKeyParams(input: TenantWithKeyInput): unknown[] {
     input.configName,
     JSON.stringify({ from: input.from }),
     input.withDefaultConfig ?? true,
+    input.scopes ?? ["admin"],
   ];
 }
 
-/** One more API key for an existing tenant ($1 tenant, $2 name, then `generateApiKey`'s prefix, hash, mode). */
-export const API_KEY_SQL = `insert into api_keys (tenant_id, name, prefix, key_hash, mode) values ($1, $2, $3, $4, $5) returning id`;
+/** Another API key of an existing tenant: `$1` tenant, `$2` prefix, `$3` hash, `$4` mode, `$5` name, `$6` scopes. */
+export const API_KEY_SQL = `insert into api_keys (tenant_id, prefix, key_hash, mode, name, scopes)
+ values ($1, $2, $3, $4, $5, $6::text[]) returning id`;
+
+export function apiKeyParams(tenantId: string, key: TenantWithKeyInput["key"], opts: { name?: string; scopes?: string[] } = {}): unknown[] {
+  return [tenantId, key.prefix, key.hash, key.mode, opts.name ?? "second", opts.scopes ?? ["admin"]];
+}

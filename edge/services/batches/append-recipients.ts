@@ -5,11 +5,13 @@
  *
  * The batch row is locked `FOR UPDATE` first, whatever its status: a concurrent send waits for the append to
  * commit (so no recipient lands in a batch that is already queued), and appends to one batch run one at a
- * time. Retries are made safe by the Idempotency-Key middleware (edge/middleware/idempotency.ts).
+ * time. The pending-recipients quota is checked in the same transaction. Retries are made safe by the
+ * Idempotency-Key middleware (edge/middleware/idempotency.ts).
  */
 import { sql } from "drizzle-orm";
 import { auditLog } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
+import { assertCapacity } from "../quotas";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { AppendRecipientsInput } from "./create-batch-input";
@@ -50,6 +52,7 @@ export async function appendRecipients({
     }
     const { rows } = normalizeRecipients(batch.channel, body.recipients, batch.channel === "webhook" ? (batch.url ?? undefined) : undefined);
     const { added, suppressed } = await insertRecipients(tx, { batchId, tenantId, channel: batch.channel }, rows);
+    await assertCapacity(tx, tenantId, { batches: 0, recipients: added - suppressed });
     const counts: AppendCounts = { added, duplicatesRemoved: body.recipients.length - added, suppressed };
     await tx.insert(auditLog).values({
       tenantId,

@@ -2,6 +2,7 @@
  * createBatch: validate, normalise and dedupe recipients, resolve the send config, parse templates, then
  * insert the batch (status `draft`) and all its recipients in ONE transaction — recipients through
  * recipient-rows.ts (one `INSERT … SELECT … FROM unnest(…)` that marks suppressed addresses and sets the counters).
+ * Quotas (active batches, pending recipients) are checked in that transaction, after the rows are written.
  * Retries are made safe by the Idempotency-Key middleware (edge/middleware/idempotency.ts), not here.
  */
 import { and, eq } from "drizzle-orm";
@@ -10,6 +11,7 @@ import { Region } from "../../../core/contract";
 import type { SmsSegments } from "../../../core/domain/limits";
 import { AppError } from "../../../core/domain/problem";
 import type { Executor } from "../../adapters/db";
+import { assertCapacity } from "../quotas";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { CreateBatchInput } from "./create-batch-input";
@@ -77,7 +79,8 @@ export async function createBatch({
         })
         .returning({ id: batches.id });
       const batchId = inserted!.id;
-      await insertRecipients(tx, { batchId, tenantId, channel: body.channel }, seen);
+      const { added, suppressed } = await insertRecipients(tx, { batchId, tenantId, channel: body.channel }, seen);
+      await assertCapacity(tx, tenantId, { batches: 1, recipients: added - suppressed });
       await tx.insert(auditLog).values({
         tenantId,
         actor: ctx.actor,

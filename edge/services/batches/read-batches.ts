@@ -2,6 +2,7 @@
 import { and, desc, eq, gt, gte, lt, lte, sql } from "drizzle-orm";
 import { batches, sendConfigs, type Batch } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
+import { listPage, type ListPage } from "../list-page";
 import type { ServiceCtx } from "../service-ctx";
 import { batchEta, type BatchEta } from "./batch-eta";
 import { toBatchView, type BatchView } from "./batch-view";
@@ -34,13 +35,7 @@ export interface ListBatchesInput {
   "created[lte]"?: string;
 }
 
-export interface BatchList {
-  object: "list";
-  data: BatchView[];
-  hasMore: boolean;
-  /** Pass as `starting_after` for the next page; null on the last page. */
-  nextCursor: string | null;
-}
+export type BatchList = ListPage<BatchView>;
 
 /** Newest first; `starting_after` is the id of the last batch of the previous page (a keyset cursor). */
 export async function listBatches({ ctx, input }: { ctx: ServiceCtx; input: ListBatchesInput }): Promise<BatchList> {
@@ -67,9 +62,7 @@ export async function listBatches({ ctx, input }: { ctx: ServiceCtx; input: List
     .where(where)
     .orderBy(desc(batches.createdAt), desc(batches.id))
     .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  const hasMore = rows.length > input.limit;
-  return { object: "list", data: page.map(toBatchView), hasMore, nextCursor: hasMore ? page.at(-1)!.id : null };
+  return listPage(rows, input.limit, toBatchView);
 }
 
 function createdRange(input: ListBatchesInput) {

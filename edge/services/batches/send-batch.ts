@@ -1,7 +1,8 @@
 /**
  * sendBatch: draft → queued (or → scheduled when `scheduledAt` is in the future), guarded in SQL. Queueing
  * moves every pending recipient to queued, sets the counter and writes the plan message to the outbox, all
- * in one transaction; the publish happens after commit (outbox.ts). A failed publish still answers 202: the
+ * in one transaction, with the day's `sends_per_day` reserved (edge/services/quotas); the publish happens
+ * after commit (outbox.ts). A failed publish still answers 202: the
  * outbox row is durable and the cron sweep republishes it. A scheduled batch wakes its region's BatchScheduler
  * for `scheduled_at` after commit; if that fails the minute cron still queues it, just later.
  */
@@ -9,6 +10,7 @@ import { sql } from "drizzle-orm";
 import { Region } from "../../../core/contract";
 import { guardSql } from "../../../core/domain/batch-states";
 import type { Executor } from "../../adapters/db";
+import { reserveDailySends } from "../quotas";
 import type { ServiceCtx } from "../service-ctx";
 import { toBatchView, type BatchView } from "./batch-view";
 import { transitionRefused } from "./guards";
@@ -47,16 +49,19 @@ export async function sendBatch({ ctx, input }: { ctx: ServiceCtx; input: { batc
   assertBatchIdShape(id);
   let wake: { region: string; at: Date } | undefined;
   const outbox = await db.transaction(async (tx): Promise<OutboxRow | null> => {
-    const res = await tx.execute<{ status: string; region: string; scheduled_ms: number | string | null }>(sql`
+    const res = await tx.execute<{ status: string; region: string; scheduled_ms: number | string | null; to_send: number; dry_run: boolean }>(sql`
       update batches
          set status = (case when scheduled_at > now() then 'scheduled' else 'queued' end)::batch_status,
              queued_at = case when scheduled_at > now() then null else now() end,
              trace_id = ${ctx.traceId},
              updated_at = now()
        where id = ${id}::uuid and ${batchScopeSql(ctx)} and ${sql.raw(guardSql("send"))}
-      returning status::text as status, region, (extract(epoch from scheduled_at) * 1000)::float8 as scheduled_ms`);
+      returning status::text as status, region, (extract(epoch from scheduled_at) * 1000)::float8 as scheduled_ms,
+                (total - sent - failed - suppressed - cancelled)::int as to_send, dry_run`);
     const row = res.rows[0];
     if (!row) return transitionRefused(tx, ctx, id, "send");
+    // Today's sends_per_day, for live sends only (dry runs send nothing); a 429 rolls the transition back.
+    if (!row.dry_run) await reserveDailySends(tx, tenantId, Number(row.to_send));
     // A scheduled batch keeps its recipients pending; the scheduler's alarm (or the cron) queues it when due.
     if (row.status !== "queued") {
       wake = { region: row.region, at: new Date(Number(row.scheduled_ms)) };
