@@ -62,11 +62,16 @@ async function load(pool: Pool, target: Target, connections: number, seconds: nu
   const latencies: number[] = [];
   const statuses = new Map<number, number>();
   const details = new Map<number, string>();
+  // A dropped connection (wrangler dev resets them under overload) counts as status 0, with its error.
   const send = async () => {
     const t0 = performance.now();
-    const res = await pool.request({ method: target.method, path: target.path(), headers: target.headers(), body: target.body });
-    const text = res.statusCode === target.expect ? (await res.body.dump(), "") : await res.body.text();
-    return { ms: performance.now() - t0, status: res.statusCode, text };
+    try {
+      const res = await pool.request({ method: target.method, path: target.path(), headers: target.headers(), body: target.body });
+      const text = res.statusCode === target.expect ? (await res.body.dump(), "") : await res.body.text();
+      return { ms: performance.now() - t0, status: res.statusCode, text };
+    } catch (err) {
+      return { ms: performance.now() - t0, status: 0, text: err instanceof Error ? err.message : String(err) };
+    }
   };
   await Promise.all(Array.from({ length: connections }, () => send()));
   const start = performance.now();
