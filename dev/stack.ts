@@ -369,7 +369,11 @@ async function main() {
   const stack = (running.stack = await startStack(profileArg, log));
   if (shuttingDown) return;
 
-  if (readyFile) fs.writeFileSync(readyFile, JSON.stringify(stack.info, null, 2));
+  // Written whole, then renamed: run-tests.mjs polls for the file and must never read it half-written.
+  if (readyFile) {
+    fs.writeFileSync(`${readyFile}.tmp`, JSON.stringify(stack.info, null, 2));
+    fs.renameSync(`${readyFile}.tmp`, readyFile);
+  }
   process.stdout.write(banner(stack.info));
 }
 

@@ -19,6 +19,9 @@ import { batchTransitionRoutes } from "./routes/batch-transitions";
 import { batchRoutes } from "./routes/batches";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { resendWebhookRoutes } from "./routes/provider-webhooks/resend";
+import { sesWebhookRoutes } from "./routes/provider-webhooks/ses";
+import { telnyxWebhookRoutes } from "./routes/provider-webhooks/telnyx";
 
 export function buildApp(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
@@ -36,5 +39,9 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/v1/batches", batchRecipientRoutes);
   app.route("/v1/batches", batchTransitionRoutes);
   app.route("/v1/batches", batchPreviewRoutes);
+  // Provider webhooks: signed by the provider, no API key, no database on the request path.
+  app.route("/webhooks/ses", sesWebhookRoutes);
+  app.route("/webhooks/resend", resendWebhookRoutes);
+  app.route("/webhooks/telnyx", telnyxWebhookRoutes);
   return app;
 }
