@@ -79,7 +79,8 @@ export const sandboxCredentials = {
  */
 export const sandboxWebhookKeys = {
   snsTopicArn: "arn:aws:sns:eu-central-1:000000000000:batchsender-sandbox-ses-events",
-  snsCertHostPattern: "^127\\.0\\.0\\.1$",
+  // No backslashes: the pattern travels through a dotenv file (dev/stack.ts edgeEnvFile).
+  snsCertHostPattern: "^127[.]0[.]0[.]1$",
   svixSecret: "whsec_anTVp6ulaL0vLVOrbdADzDIV3obH8FQB",
   telnyxPrivateKeyPkcs8: "MC4CAQAwBQYDK2VwBCIEINBTscVnUW7M6cOplEJK6iLgc4TEs6tZID/ZdUOxn2f9",
   telnyxPublicKey: "jMg853XwNxIiOzLLBmM4lhpvEhvBR0ESzYg1+MMffqs=",
