@@ -254,8 +254,10 @@ export const recipients = pgTable(
     index("recipients_batch_id_idx").on(t.batchId, t.id),
     // SMS STOP/START replies name only the number (Telnyx has no tags): consumers/jobs/events-store.ts.
     index("recipients_address_idx").on(t.address),
-    index("recipients_tenant_provider_msg_idx")
-      .on(t.tenantId, t.providerMessageId)
+    // Provider events match on the message id, within the tenant when the event names one (Telnyx has no
+    // tags): the id first so both lookups use it (consumers/jobs/events-store.ts).
+    index("recipients_provider_msg_tenant_idx")
+      .on(t.providerMessageId, t.tenantId)
       .where(sql`${t.providerMessageId} is not null`),
   ],
 );

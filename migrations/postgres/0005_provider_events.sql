@@ -16,10 +16,12 @@ CREATE TABLE "provider_events" (
 	CONSTRAINT "provider_events_provider_event_id_pk" PRIMARY KEY("provider","event_id")
 );
 --> statement-breakpoint
+DROP INDEX "recipients_tenant_provider_msg_idx";--> statement-breakpoint
 ALTER TABLE "batches" ADD COLUMN "opened" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "batches" ADD COLUMN "clicked" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "recipients" ADD COLUMN "event_facts" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "recipients" ADD COLUMN "bounce_type" text;--> statement-breakpoint
 CREATE INDEX "provider_events_pending_idx" ON "provider_events" USING btree ("provider_message_id") WHERE "provider_events"."applied_at" is null;--> statement-breakpoint
 CREATE INDEX "provider_events_created_idx" ON "provider_events" USING btree ("created_at");--> statement-breakpoint
-CREATE INDEX "recipients_address_idx" ON "recipients" USING btree ("address");
+CREATE INDEX "recipients_address_idx" ON "recipients" USING btree ("address");--> statement-breakpoint
+CREATE INDEX "recipients_provider_msg_tenant_idx" ON "recipients" USING btree ("provider_message_id","tenant_id") WHERE "recipients"."provider_message_id" is not null;
