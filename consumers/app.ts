@@ -18,6 +18,7 @@ import type { ConsumerConfig } from "./config";
 import { startHttpServer } from "./http/server";
 import { BatchStatusCache } from "./jobs/batch-status";
 import { catalog, type JobDeps } from "./jobs/catalog";
+import { EventApplier, startPendingSweep } from "./jobs/events";
 import { startPullLoop, type PullLoop } from "./jobs/pull-loop";
 import { startReconciler } from "./jobs/reconcile";
 import { ResultRecorder } from "./jobs/result-recorder";
@@ -95,10 +96,14 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
 
   const statuses = new BatchStatusCache(pool);
   // One per process: results of all concurrent chunks (every channel) share one statement per flush.
-  const recorder = new ResultRecorder(pool, { log });
+  // Provider events (consumers/jobs/events.ts); the recorder applies events that waited for its send results.
+  const events = new EventApplier(pool, { log });
+  const recorder = new ResultRecorder(pool, { log, onRecorded: (ids) => events.applyPending(ids) });
+  const sweep = startPendingSweep(events, { log });
   const deps: JobDeps = {
     db: pool,
     recorder,
+    events,
     js,
     log,
     metrics,
@@ -139,6 +144,7 @@ export async function startConsumerApp(config: ConsumerConfig, opts: { log: Logg
     (stopped ??= (async () => {
       stopping = true;
       softStop.abort();
+      sweep.stop();
       log.info("shutting down: releasing in-flight work");
       const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
       const drained = Promise.all([...loops.map((l) => l.stop()), reconciler.stop()]);

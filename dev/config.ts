@@ -72,6 +72,20 @@ export const sandboxCredentials = {
   telnyx: { apiKey: "KEYSANDBOXMANAGED0001", messagingProfileId: "40017a5e-0000-4000-8000-sandbox00001" },
 } as const;
 
+/**
+ * How the sandbox signs the provider webhooks it emits, and what the local edge verifies them with. Fixed, so
+ * `wrangler dev`, the worker tests and the sandbox agree without a handshake. The SNS certificate is not here:
+ * the sandbox makes one at start and serves it, and the edge fetches it (only from 127.0.0.1 locally).
+ */
+export const sandboxWebhookKeys = {
+  snsTopicArn: "arn:aws:sns:eu-central-1:000000000000:batchsender-sandbox-ses-events",
+  // No backslashes: the pattern travels through a dotenv file (dev/stack.ts edgeEnvFile).
+  snsCertHostPattern: "^127[.]0[.]0[.]1$",
+  svixSecret: "whsec_anTVp6ulaL0vLVOrbdADzDIV3obH8FQB",
+  telnyxPrivateKeyPkcs8: "MC4CAQAwBQYDK2VwBCIEINBTscVnUW7M6cOplEJK6iLgc4TEs6tZID/ZdUOxn2f9",
+  telnyxPublicKey: "jMg853XwNxIiOzLLBmM4lhpvEhvBR0ESzYg1+MMffqs=",
+} as const;
+
 /** Key that seals BYOK credentials locally (AES-256-GCM, base64 of 32 bytes). Production uses a secret. */
 export const LOCAL_ENCRYPTION_KEY = { id: "local-1", key: "bG9jYWwtZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24=" };
 
@@ -110,5 +124,10 @@ export function edgeLocalBindings(urls: ReturnType<typeof localUrls>): Record<st
     UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN,
     NATS_WS_URL_FALKENSTEIN: urls.natsWsUrl,
     NATS_WS_URL_ASHBURN: urls.natsWsUrl,
+    SNS_TOPIC_ARNS: sandboxWebhookKeys.snsTopicArn,
+    SNS_CERT_HOST_PATTERN: sandboxWebhookKeys.snsCertHostPattern,
+    SNS_CERT_ALLOW_HTTP: "true",
+    RESEND_WEBHOOK_SECRETS: sandboxWebhookKeys.svixSecret,
+    TELNYX_PUBLIC_KEY: sandboxWebhookKeys.telnyxPublicKey,
   };
 }

@@ -138,6 +138,22 @@ export function consumerEnv(urls: LocalUrls, region: Region, httpPort: number, p
   };
 }
 
+/**
+ * `npm start`: the sandbox sends every accepted message's provider webhooks (SNS, Svix, Telnyx; its default
+ * realistic mix and 1–30 s delays) to the local edge, so events flow edge → JetStream → events job. Tests
+ * leave it off and turn it on per test with their own settings. A failure is logged, never fatal.
+ */
+export async function enableSandboxEvents(urls: LocalUrls, log: (line: string) => void): Promise<void> {
+  const targets = { ses: `${urls.edgeUrl}/webhooks/ses`, resend: `${urls.edgeUrl}/webhooks/resend`, telnyx: `${urls.edgeUrl}/webhooks/telnyx` };
+  try {
+    const res = await fetch(`${urls.sandboxUrl}/_sandbox/events`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ targets }) });
+    if (!res.ok) throw new Error(`sandbox answered ${res.status}`);
+    log(`sandbox emits provider webhooks to ${urls.edgeUrl}/webhooks/{ses,resend,telnyx}`);
+  } catch (err) {
+    log(`sandbox provider webhooks not enabled: ${(err as Error).message}`);
+  }
+}
+
 /** Bindings the edge gets locally, as a wrangler `--env-file` (production sets them as secrets). */
 export function edgeEnvFile(urls: LocalUrls, profile: Profile, extra: Record<string, string> = {}): string {
   const vars: Record<string, string> = {
@@ -288,6 +304,8 @@ export async function startStack(profile: Profile, log: (line: string) => void, 
       log,
     );
 
+    if (profile === "dev") await enableSandboxEvents(urls, log);
+
     // wrangler dev runs no Cron Triggers by itself; fire the scheduled handler as Cloudflare would.
     cron = setInterval(() => {
       fetch(`${urls.edgeUrl}/__scheduled?cron=${encodeURIComponent("* * * * *")}`).catch(() => {});
@@ -372,7 +390,11 @@ async function main() {
   const stack = (running.stack = await startStack(profileArg, log));
   if (shuttingDown) return;
 
-  if (readyFile) fs.writeFileSync(readyFile, JSON.stringify(stack.info, null, 2));
+  // Written whole, then renamed: run-tests.mjs polls for the file and must never read it half-written.
+  if (readyFile) {
+    fs.writeFileSync(`${readyFile}.tmp`, JSON.stringify(stack.info, null, 2));
+    fs.renameSync(`${readyFile}.tmp`, readyFile);
+  }
   process.stdout.write(banner(stack.info));
 }
 

@@ -23,6 +23,9 @@ import { batchRoutes } from "./routes/batches";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { usageRoutes } from "./routes/usage";
+import { resendWebhookRoutes } from "./routes/provider-webhooks/resend";
+import { sesWebhookRoutes } from "./routes/provider-webhooks/ses";
+import { telnyxWebhookRoutes } from "./routes/provider-webhooks/telnyx";
 
 export function buildApp(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
@@ -41,6 +44,10 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/v1/batches", batchRecipientRoutes);
   app.route("/v1/batches", batchTransitionRoutes);
   app.route("/v1/batches", batchPreviewRoutes);
+  // Provider webhooks: signed by the provider, no API key, no database on the request path.
+  app.route("/webhooks/ses", sesWebhookRoutes);
+  app.route("/webhooks/resend", resendWebhookRoutes);
+  app.route("/webhooks/telnyx", telnyxWebhookRoutes);
   app.route("/v1/api-keys", apiKeyRoutes);
   app.route("/v1/usage", usageRoutes);
   documentScopes(app);

@@ -44,9 +44,50 @@ export const EdgeConfig = z.object({
   DEFAULT_REGION: Region,
   /** The dashboard's origin (`https://dashboard.batchsender.com`): the only one that gets CORS headers. */
   DASHBOARD_ORIGIN: z.url({ protocol: /^https?$/ }).refine((v) => new URL(v).origin === v, "an origin: scheme://host[:port], no path or trailing slash"),
+  ...ProviderWebhookFields(),
   ...FailoverFields(),
 });
 export type EdgeConfig = z.infer<typeof EdgeConfig>;
+
+/**
+ * Provider webhooks in (edge/routes/provider-webhooks/). Each provider's route answers 404 until its setting
+ * is there: SNS_TOPIC_ARNS for SES, RESEND_WEBHOOK_SECRETS for Resend, TELNYX_PUBLIC_KEY for Telnyx.
+ */
+function ProviderWebhookFields() {
+  const unsetIfEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === "" ? undefined : v), schema.optional());
+  const list = z
+    .string()
+    .default("")
+    .transform((s) =>
+      s
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
+  return {
+    /** Comma-separated SNS topic ARNs whose notifications (and subscription confirmations) are accepted. */
+    SNS_TOPIC_ARNS: list,
+    /** Hosts SigningCertURL may name (a regular expression); AWS's own pattern unless the sandbox sets one. */
+    SNS_CERT_HOST_PATTERN: z
+      .string()
+      .default("^sns\\.[a-zA-Z0-9\\-]{3,}\\.amazonaws\\.com(\\.cn)?$")
+      .refine((p) => {
+        try {
+          new RegExp(p);
+          return p.startsWith("^") && p.endsWith("$");
+        } catch {
+          return false;
+        }
+      }, "a regular expression anchored with ^ and $")
+      .transform((p) => new RegExp(p)),
+    /** Local sandbox only: allow an http:// SigningCertURL. Never true in Cloudflare. */
+    SNS_CERT_ALLOW_HTTP: z.enum(["true", "false"]).default("false").transform((v) => v === "true"),
+    /** Comma-separated Resend (Svix) signing secrets `whsec_…`; two during a rotation. */
+    RESEND_WEBHOOK_SECRETS: list.pipe(z.array(z.string().startsWith("whsec_"))),
+    /** Telnyx's Ed25519 public key: base64 of the 32 raw bytes from the portal. */
+    TELNYX_PUBLIC_KEY: unsetIfEmpty(z.string().regex(/^[A-Za-z0-9+/]{43}=$/, "base64 of 32 bytes")),
+  };
+}
 
 /**
  * Region failover (edge/cron/failover.ts, docs/runbooks/failover.md). Off unless both health URLs are set; the

@@ -6,7 +6,8 @@
  *
  * A new job (events, customer webhooks, reconcile) is one more entry here and a handler file beside it.
  */
-import { CHANNELS, consumerSpecs, PlanBatchMessage, SendChunkMessage, type ChannelName, type ConsumerSpec, type Region } from "../../core/contract";
+import { CHANNELS, consumerSpecs, PlanBatchMessage, ProviderEventMessage, SendChunkMessage, type ChannelName, type ConsumerSpec, type Region } from "../../core/contract";
+import { handleProviderEvent, type EventsDeps } from "./events";
 import { failPlannedBatch, planMessage } from "./plan";
 import { DEFAULT_RETRY, runJob, type JobEntry, type JobResult } from "./runner";
 import { failUnfinishedChunk, sendChunk, type SendDeps } from "./send";
@@ -14,7 +15,7 @@ import type { JsMsg } from "@nats-io/jetstream";
 import type { Pool } from "pg";
 
 /** Everything any job needs; built once by app.ts. */
-export interface JobDeps extends SendDeps {
+export interface JobDeps extends SendDeps, EventsDeps {
   region: Region;
   /** The planner's session advisory lock needs a Pool (`connect()`), not just `query`. */
   db: SendDeps["db"] & Pick<Pool, "connect">;
@@ -44,8 +45,20 @@ export function sendJob(channel: ChannelName): JobEntry<SendChunkMessage, SendDe
   };
 }
 
+/** Provider events: grouped by EventApplier, so many messages are in flight at once. */
+export const eventsJob: JobEntry<ProviderEventMessage, JobDeps> = {
+  name: "events",
+  consumer: (region) => consumerSpecs.events(region),
+  schema: ProviderEventMessage,
+  retry: DEFAULT_RETRY,
+  concurrency: () => 2000,
+  handle: handleProviderEvent,
+  // Nothing to mark: the DLQ copy keeps the event for a replay.
+  onDeadLetter: async () => {},
+};
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- entries differ in their message type only
-export const catalog: JobEntry<any, JobDeps>[] = [planJob, ...CHANNELS.map(sendJob)];
+export const catalog: JobEntry<any, JobDeps>[] = [planJob, ...CHANNELS.map(sendJob), eventsJob];
 
 export function consumerSpecsFor(region: Region): ConsumerSpec[] {
   return catalog.map((e) => e.consumer(region));

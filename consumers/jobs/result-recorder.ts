@@ -30,6 +30,12 @@ export interface ResultRecorderOptions {
   /** Longest wait between attempts of a failed statement. Default 5 s. */
   retryCapMs?: number;
   log?: { warn: (obj: object, msg: string) => void; error: (obj: object, msg: string) => void };
+  /**
+   * After a write committed: the provider message ids it recorded, so provider events that arrived before
+   * the send result (pending, consumers/jobs/events.ts) are applied now. Failures are logged; the events
+   * job's sweep applies them later.
+   */
+  onRecorded?: (providerMessageIds: string[]) => Promise<unknown>;
 }
 
 /** The recorder was closed (process shutting down) while a write was still being retried. */
@@ -109,6 +115,13 @@ export class ResultRecorder {
     });
   }
 
+  private afterRecorded(waiters: Waiter[]): void {
+    if (!this.opts.onRecorded) return;
+    const ids = waiters.flatMap((w) => w.entry.results.flatMap((r) => (r.status === "sent" && r.providerMessageId ? [r.providerMessageId] : [])));
+    if (ids.length === 0) return;
+    this.opts.onRecorded(ids).catch((err: unknown) => this.opts.log?.warn({ err: (err as Error).message }, "applying pending provider events failed; the sweep will"));
+  }
+
   private async write(waiters: Waiter[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       let counters: Map<string, BatchCounters>;
@@ -136,6 +149,7 @@ export class ResultRecorder {
         continue;
       }
       for (const w of waiters) w.resolve(counters.get(w.entry.batchId));
+      this.afterRecorded(waiters);
       return;
     }
   }

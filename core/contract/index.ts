@@ -20,7 +20,8 @@ export const TRACE_HEADER = "Bs-Trace-Id";
 export const subjects = {
   plan: (region: Region) => `batch.${region}.plan`,
   send: (region: Region, channel: ChannelName) => `send.${region}.${channel}`,
-  event: (provider: string) => `event.${provider}`,
+  /** Provider events, published by the edge's webhook routes into the region it serves from. */
+  event: (region: Region, provider: EventProvider) => `event.${region}.${provider}`,
   dlq: (originalSubject: string) => `dlq.${originalSubject}`,
 } as const;
 
@@ -40,7 +41,7 @@ export interface StreamSpec {
 export const streams = {
   batches: { name: "BATCHES", subjects: ["batch.*.plan"], retention: "workqueue" },
   sends: { name: "SENDS", subjects: ["send.*.*"], retention: "workqueue" },
-  events: { name: "EVENTS", subjects: ["event.*"], retention: "limits", maxAgeSeconds: 7 * 24 * 3600 },
+  events: { name: "EVENTS", subjects: ["event.*.*"], retention: "limits", maxAgeSeconds: 7 * 24 * 3600 },
   dlq: { name: "DLQ", subjects: ["dlq.>"], retention: "limits" },
 } as const satisfies Record<string, StreamSpec>;
 
@@ -75,6 +76,15 @@ export const consumerSpecs = {
     maxDeliver: 8,
     maxAckPending: 1024,
   }),
+  /** Provider events of this region (dedupe and apply happen in Postgres, so any region may apply any event). */
+  events: (region: Region): ConsumerSpec => ({
+    stream: streams.events.name,
+    durable: `events-${region}`,
+    filterSubject: `event.${region}.*`,
+    ackWaitSeconds: 60,
+    maxDeliver: 20,
+    maxAckPending: 20_000,
+  }),
 } as const;
 
 /** batch.<region>.plan — expand a queued batch into send chunks. */
@@ -105,3 +115,40 @@ export const DeadLetterMessage = z.object({
   failedAt: z.string(),
 });
 export type DeadLetterMessage = z.infer<typeof DeadLetterMessage>;
+
+export const EVENT_PROVIDERS = ["ses", "resend", "telnyx"] as const;
+export type EventProvider = (typeof EVENT_PROVIDERS)[number];
+
+/**
+ * What a provider event means for a recipient (core/domain/recipient-events.ts ranks them). `sent` and
+ * `other` change no state; `stop` / `start` are inbound SMS opt-out / opt-in replies.
+ */
+export const PROVIDER_EVENT_TYPES = ["sent", "delivered", "bounced", "complained", "opened", "clicked", "failed", "stop", "start", "other"] as const;
+export type ProviderEventType = (typeof PROVIDER_EVENT_TYPES)[number];
+
+/**
+ * event.<region>.<provider> — one verified provider event, normalised by the edge (no database work there).
+ * `eventId` is the provider's own id (SNS MessageId, svix-id, Telnyx data.id): the consumer deduplicates on
+ * (provider, eventId). `tenantId` comes from the tags the sender put on the message (SES, Resend); Telnyx has
+ * no tags, so its events are matched by the provider message id alone (ids of one managed account).
+ */
+export const ProviderEventMessage = z.object({
+  provider: z.enum(EVENT_PROVIDERS),
+  eventId: z.string().min(1).max(256),
+  type: z.enum(PROVIDER_EVENT_TYPES),
+  /** The provider's own event name (`Bounce`, `email.opened`, `message.finalized`). */
+  providerType: z.string().max(128),
+  providerMessageId: z.string().max(512).optional(),
+  bounceType: z.enum(["hard", "soft"]).optional(),
+  tenantId: z.string().uuid().optional(),
+  batchId: z.string().uuid().optional(),
+  recipientId: z.string().max(32).optional(),
+  /** STOP/START replies: the number that replied (E.164) and the number it replied to. */
+  address: z.string().max(320).optional(),
+  to: z.string().max(320).optional(),
+  reason: z.string().max(1000).optional(),
+  occurredAt: z.string(),
+  receivedAt: z.string(),
+  raw: z.unknown(),
+});
+export type ProviderEventMessage = z.infer<typeof ProviderEventMessage>;

@@ -44,6 +44,8 @@ export const recipientStatusEnum = pgEnum("recipient_status", [
   "delivered",
   "bounced",
   "complained",
+  "opened",
+  "clicked",
   "failed",
   "suppressed",
   "cancelled",
@@ -188,6 +190,8 @@ export const batches = pgTable(
     delivered: integer("delivered").notNull().default(0),
     bounced: integer("bounced").notNull().default(0),
     complained: integer("complained").notNull().default(0),
+    opened: integer("opened").notNull().default(0),
+    clicked: integer("clicked").notNull().default(0),
     scheduledAt: timestamp("scheduled_at", { withTimezone: true }),
     dryRun: boolean("dry_run").notNull().default(false),
     /** The mode of the API key that created it: a test key sees and acts only on test-mode batches. */
@@ -261,6 +265,13 @@ export const recipients = pgTable(
      */
     callGroup: text("call_group"),
     lastError: text("last_error"),
+    /**
+     * Provider events already applied, as bits (core/domain/recipient-events.ts EVENT_FACT): each batch
+     * counter of events (delivered, opened…) moves once per recipient, whatever order or how often they arrive.
+     */
+    eventFacts: integer("event_facts").notNull().default(0),
+    /** `hard` | `soft` while the status is `bounced`. */
+    bounceType: text("bounce_type"),
     sentAt: timestamp("sent_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -271,8 +282,12 @@ export const recipients = pgTable(
     // the plain (batch_id, id) one serves the unfiltered list pages by cursor.
     index("recipients_batch_status_idx").on(t.batchId, t.status, t.id),
     index("recipients_batch_id_idx").on(t.batchId, t.id),
-    index("recipients_tenant_provider_msg_idx")
-      .on(t.tenantId, t.providerMessageId)
+    // SMS STOP/START replies name only the number (Telnyx has no tags): consumers/jobs/events-store.ts.
+    index("recipients_address_idx").on(t.address),
+    // Provider events match on the message id, within the tenant when the event names one (Telnyx has no
+    // tags): the id first so both lookups use it (consumers/jobs/events-store.ts).
+    index("recipients_provider_msg_tenant_idx")
+      .on(t.providerMessageId, t.tenantId)
       .where(sql`${t.providerMessageId} is not null`),
   ],
 );
@@ -292,6 +307,40 @@ export const suppressions = pgTable(
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.channel, t.address] })],
+);
+
+/**
+ * Every provider event the events consumer received, once: the primary key is the dedupe (a provider
+ * retry or a duplicate publish is dropped on insert). `applied_at` null = pending: no recipient carries its
+ * provider message id yet (the event came before the send result), so it waits here and is applied when the
+ * result recorder writes that id (consumers/jobs/events-store.ts). Never dropped.
+ */
+export const providerEvents = pgTable(
+  "provider_events",
+  {
+    provider: text("provider").notNull(),
+    eventId: text("event_id").notNull(),
+    /** From the message's tags (SES, Resend); null for Telnyx, which has none. */
+    tenantId: uuid("tenant_id"),
+    providerMessageId: text("provider_message_id"),
+    type: text("type").notNull(),
+    bounceType: text("bounce_type"),
+    reason: text("reason"),
+    occurredAt: timestamp("occurred_at", { withTimezone: true }).notNull(),
+    /** The matched recipient, once applied. */
+    recipientId: bigint("recipient_id", { mode: "number" }),
+    appliedAt: timestamp("applied_at", { withTimezone: true }),
+    /** The normalised event as published by the edge (core/contract ProviderEventMessage). */
+    payload: jsonb("payload").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.provider, t.eventId] }),
+    index("provider_events_pending_idx")
+      .on(t.providerMessageId)
+      .where(sql`${t.appliedAt} is null`),
+    index("provider_events_created_idx").on(t.createdAt),
+  ],
 );
 
 export const webhookEndpoints = pgTable(

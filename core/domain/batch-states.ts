@@ -7,7 +7,7 @@
  * in code: `statusIn()` renders the guard from the table below so the SQL and this table cannot drift.
  *
  * Completion rule: a batch is complete exactly when `sent + failed + suppressed + cancelled = total`
- * (`delivered`, `bounced`, `complained` are later facts about sent recipients and do not count twice). The
+ * (`delivered`, `bounced`, `complained`, `opened`, `clicked` are later facts about sent recipients and do not count twice). The
  * guards use `>=` so a counter that drifted past `total` still completes; the consumers' reconciler recounts
  * such batches (consumers/jobs/reconcile.ts).
  *
@@ -68,6 +68,8 @@ export const TERMINAL_RECIPIENT_STATES = [
   "delivered",
   "bounced",
   "complained",
+  "opened",
+  "clicked",
   "failed",
   "suppressed",
   "cancelled",
@@ -93,6 +95,8 @@ export const COUNTER_OF_RECIPIENT_STATUS: Record<RecipientStatus, "sent" | "fail
   delivered: "sent",
   bounced: "sent",
   complained: "sent",
+  opened: "sent",
+  clicked: "sent",
   failed: "failed",
   suppressed: "suppressed",
   cancelled: "cancelled",

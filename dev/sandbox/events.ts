@@ -21,7 +21,8 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { SandboxState } from "./flow";
 import { parseJson, problem } from "./http";
-import { createSnsSigner, createTelnyxSigner, newSvixSecret, signSnsMessage, svixHeaders, telnyxHeaders, type SnsSigner, type TelnyxSigner } from "./provider-signing";
+import { sandboxWebhookKeys } from "../config";
+import { createSnsSigner, signSnsMessage, svixHeaders, telnyxHeaders, telnyxSignerFromPkcs8, type SnsSigner, type TelnyxSigner } from "./provider-signing";
 import type { Provider, Reply, SandboxMessage } from "./types";
 
 const prob = z.number().min(0).max(1);
@@ -49,7 +50,7 @@ export const EventsConfig = z.strictObject({
   /** Sends the first event immediately, racing the provider's own answer to the sender. */
   beforeSendResultProbability: prob.default(0),
   includeSendEvents: z.boolean().default(true),
-  snsTopicArn: z.string().default("arn:aws:sns:eu-central-1:000000000000:batchsender-sandbox-ses-events"),
+  snsTopicArn: z.string().default(sandboxWebhookKeys.snsTopicArn),
   snsSignatureVersion: z.enum(["1", "2"]).default("1"),
   /** Retries of a webhook that did not get a 2xx (SNS default: 3, 20 s apart). */
   retries: z.number().int().min(0).max(10).default(3),
@@ -77,12 +78,15 @@ interface EventsState {
   svixSecret: string;
   timers: Set<ReturnType<typeof setTimeout>>;
   emitted: EmittedEvent[];
+  /** SNS subscriptions confirmed through SubscribeURL (GET /_sandbox/events/sns-subscribe). */
+  subscriptions: { topicArn: string; token: string }[];
 }
 
 const registry = new WeakMap<SandboxState, EventsState>();
 
 export function attachEvents(state: SandboxState, baseUrl: string): void {
-  const ev: EventsState = { baseUrl, svixSecret: newSvixSecret(), timers: new Set(), emitted: [] };
+  // The local stack's fixed keys (dev/config.ts), so the local edge verifies what this sandbox signs.
+  const ev: EventsState = { baseUrl, svixSecret: sandboxWebhookKeys.svixSecret, timers: new Set(), emitted: [], subscriptions: [] };
   registry.set(state, ev);
   const add = state.store.add.bind(state.store);
   state.store.add = (m) => {
@@ -104,24 +108,55 @@ function stop(ev: EventsState): void {
 }
 
 /** `/_sandbox/events*`; undefined for any other path. */
-export async function routeEvents(state: SandboxState, method: string, path: string, body: Buffer): Promise<Reply | undefined> {
-  if (!path.startsWith("/_sandbox/events")) return undefined;
+export async function routeEvents(state: SandboxState, method: string, rawPath: string, body: Buffer): Promise<Reply | undefined> {
+  if (!rawPath.startsWith("/_sandbox/events")) return undefined;
+  const path = rawPath.split("?")[0]!;
   const ev = registry.get(state);
   if (!ev) return problem(404, "Not found", "events are not attached to this sandbox");
   const key = `${method} ${path}`;
   if (key === "GET /_sandbox/events/sns-cert.pem") {
-    if (!ev.sns) return problem(404, "Not found", "no SNS certificate until events are configured");
-    return { status: 200, headers: { "content-type": "application/x-pem-file" }, body: ev.sns.certPem };
+    await ensureSigners(ev);
+    return { status: 200, headers: { "content-type": "application/x-pem-file" }, body: ev.sns!.certPem };
   }
   if (key === "GET /_sandbox/events") return { status: 200, body: snapshot(ev) };
+  if (key === "GET /_sandbox/events/sns-subscribe") {
+    // SNS's SubscribeURL: answered with a ConfirmSubscriptionResponse, the subscription recorded.
+    const q = new URL(`http://x${rawPath}`).searchParams;
+    const topicArn = q.get("TopicArn") ?? "";
+    ev.subscriptions.push({ topicArn, token: q.get("Token") ?? "" });
+    const xml = `<ConfirmSubscriptionResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><ConfirmSubscriptionResult><SubscriptionArn>${topicArn}:sandbox</SubscriptionArn></ConfirmSubscriptionResult></ConfirmSubscriptionResponse>`;
+    return { status: 200, headers: { "content-type": "text/xml" }, body: xml };
+  }
+  if (key === "GET /_sandbox/events/subscriptions") return { status: 200, body: { data: ev.subscriptions } };
+  if (key === "POST /_sandbox/events/render") {
+    // One event, signed now exactly as the emitter would send it; for tests that post it themselves.
+    const parsed = RenderRequest.safeParse(parseJson(body) ?? null);
+    if (!parsed.success) return problem(422, "Validation failed", "invalid render request", parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
+    await ensureSigners(ev);
+    const r = parsed.data;
+    if (r.kind === "subscribe") return { status: 200, body: await renderSubscription(ev, r.topicArn ?? sandboxWebhookKeys.snsTopicArn, r.snsSignatureVersion) };
+    const cfg = ev.config ?? EventsConfig.parse({ snsSignatureVersion: r.snsSignatureVersion });
+    const m: SandboxMessage = {
+      id: r.messageId ?? randomUUID(),
+      provider: r.provider,
+      from: r.from ?? (r.provider === "telnyx" ? "+15550001111" : "hello@sandbox.batchsender.dev"),
+      to: r.to,
+      receivedAt: new Date().toISOString(),
+      receivedAtMs: Date.now(),
+      ...(r.tenantId ? { tenantId: r.tenantId } : {}),
+      ...(r.batchId ? { batchId: r.batchId } : {}),
+      ...(r.recipientId ? { recipientId: r.recipientId } : {}),
+    } as SandboxMessage;
+    const out = await render(ev, { ...cfg, snsSignatureVersion: r.snsSignatureVersion }, r.target ?? "http://127.0.0.1/", m, { kind: r.kind as Step["kind"], atMs: 0 }, r.eventId ?? eventId(r.provider), new Date(Date.now() - r.ageSeconds * 1000));
+    return { status: 200, body: out };
+  }
   if (key === "GET /_sandbox/events/emitted") return { status: 200, body: { data: ev.emitted } };
   if (key === "POST /_sandbox/events") {
     const parsed = EventsConfig.safeParse(parseJson(body) ?? null);
     if (!parsed.success) {
       return problem(422, "Validation failed", "invalid events configuration", parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })));
     }
-    ev.sns ??= await createSnsSigner({ commonName: "sns.sandbox.amazonaws.com" });
-    ev.telnyx ??= await createTelnyxSigner();
+    await ensureSigners(ev);
     const enabled = Object.values(parsed.data.targets).some(Boolean);
     ev.config = enabled ? parsed.data : undefined;
     return { status: 200, body: snapshot(ev) };
@@ -131,6 +166,52 @@ export async function routeEvents(state: SandboxState, method: string, path: str
     return { status: 204 };
   }
   return problem(405, "Method not allowed", `${method} is not allowed on ${path}`);
+}
+
+const RenderRequest = z.strictObject({
+  provider: z.enum(["ses", "resend", "telnyx"]),
+  /** An event of a message, or (SES) an SNS SubscriptionConfirmation for `topicArn`. */
+  kind: z.union([Outcome, z.literal("sent"), z.literal("subscribe")]),
+  topicArn: z.string().optional(),
+  to: z.string().min(1),
+  from: z.string().optional(),
+  messageId: z.string().optional(),
+  eventId: z.string().optional(),
+  tenantId: z.string().optional(),
+  batchId: z.string().optional(),
+  recipientId: z.string().optional(),
+  target: z.url().optional(),
+  snsSignatureVersion: z.enum(["1", "2"]).default("1"),
+  /** Signs as if sent this many seconds ago (stale-timestamp tests). */
+  ageSeconds: z.number().int().min(0).max(86_400).default(0),
+});
+
+/** An SNS SubscriptionConfirmation whose SubscribeURL is this sandbox (GET /_sandbox/events/sns-subscribe). */
+async function renderSubscription(ev: EventsState, topicArn: string, version: "1" | "2") {
+  const token = randomUUID().replace(/-/g, "");
+  const msg = await signSnsMessage(
+    ev.sns!,
+    {
+      Type: "SubscriptionConfirmation",
+      MessageId: randomUUID(),
+      Token: token,
+      TopicArn: topicArn,
+      Message: `You have chosen to subscribe to the topic ${topicArn}.\nTo confirm the subscription, visit the SubscribeURL included in this message.`,
+      SubscribeURL: `${ev.baseUrl}/_sandbox/events/sns-subscribe?Action=ConfirmSubscription&TopicArn=${encodeURIComponent(topicArn)}&Token=${token}`,
+      Timestamp: new Date().toISOString(),
+    },
+    { certUrl: `${ev.baseUrl}/_sandbox/events/sns-cert.pem`, version },
+  );
+  return {
+    type: "SubscriptionConfirmation",
+    body: JSON.stringify(msg),
+    headers: { "content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "SubscriptionConfirmation", "x-amz-sns-message-id": msg.MessageId!, "x-amz-sns-topic-arn": topicArn },
+  };
+}
+
+async function ensureSigners(ev: EventsState): Promise<void> {
+  ev.sns ??= await createSnsSigner({ commonName: "sns.sandbox.amazonaws.com" });
+  ev.telnyx ??= await telnyxSignerFromPkcs8(sandboxWebhookKeys.telnyxPrivateKeyPkcs8, sandboxWebhookKeys.telnyxPublicKey);
 }
 
 function snapshot(ev: EventsState) {
@@ -287,8 +368,8 @@ async function render(
   m: SandboxMessage,
   step: Step,
   id: string,
+  now = new Date(),
 ): Promise<{ type: string; body: string; headers: Record<string, string> }> {
-  const now = new Date();
   const nowSec = Math.floor(now.getTime() / 1000);
   const ts = now.toISOString();
   if (m.provider === "ses") {

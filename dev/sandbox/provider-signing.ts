@@ -96,6 +96,13 @@ export async function createTelnyxSigner(): Promise<TelnyxSigner> {
   return { publicKeyBase64: bytesToBase64(raw), privateKey: pair.privateKey };
 }
 
+/** A signer from a fixed PKCS#8 key (base64), e.g. the local stack's (dev/config.ts sandboxWebhookKeys). */
+export async function telnyxSignerFromPkcs8(pkcs8Base64: string, publicKeyBase64: string): Promise<TelnyxSigner> {
+  const der = Uint8Array.from(atob(pkcs8Base64), (ch) => ch.charCodeAt(0));
+  const privateKey = await crypto.subtle.importKey("pkcs8", der, { name: "Ed25519" }, false, ["sign"]);
+  return { publicKeyBase64, privateKey };
+}
+
 export async function telnyxHeaders(signer: TelnyxSigner, body: string, timestampSeconds: number): Promise<Record<string, string>> {
   const sig = await crypto.subtle.sign("Ed25519", signer.privateKey, new TextEncoder().encode(`${timestampSeconds}|${body}`));
   return { "telnyx-signature-ed25519": bytesToBase64(sig), "telnyx-timestamp": String(timestampSeconds) };

@@ -115,7 +115,7 @@ function route(state: SandboxState, reset: () => void, req: IncomingMessage, url
   const { method = "GET" } = req;
   const path = url.pathname;
   const key = `${method} ${path}`;
-  if (path.startsWith("/_sandbox/events")) return routeEvents(state, method, path, body).then((r) => r!);
+  if (path.startsWith("/_sandbox/events")) return routeEvents(state, method, path + url.search, body).then((r) => r!);
   switch (key) {
     case "POST /v2/email/outbound-emails":
       return handleSesSendEmail(state, {

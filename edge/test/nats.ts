@@ -10,15 +10,19 @@ export async function connectNats(): Promise<NatsConnection> {
 
 /** The consumers create the streams in the full stack; a lone worker-test run creates the plan stream itself. */
 export async function ensurePlanStream(nc: NatsConnection): Promise<void> {
+  await ensureStream(nc, streams.batches);
+}
+
+export async function ensureStream(nc: NatsConnection, spec: { name: string; subjects: readonly string[]; retention: "workqueue" | "limits" }): Promise<void> {
   const jsm = await jetstreamManager(nc);
   try {
-    await jsm.streams.info(streams.batches.name);
+    await jsm.streams.info(spec.name);
   } catch {
     await jsm.streams
       .add({
-        name: streams.batches.name,
-        subjects: [...streams.batches.subjects],
-        retention: RetentionPolicy.Workqueue,
+        name: spec.name,
+        subjects: [...spec.subjects],
+        retention: spec.retention === "workqueue" ? RetentionPolicy.Workqueue : RetentionPolicy.Limits,
         storage: StorageType.File,
         discard: DiscardPolicy.New,
       })

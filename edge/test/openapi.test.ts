@@ -23,6 +23,9 @@ describe("OpenAPI document and reference page", () => {
         "/v1/batches/{id}/resume",
         "/v1/batches/{id}/retry",
         "/v1/batches/{id}/send",
+        "/webhooks/resend",
+        "/webhooks/ses",
+        "/webhooks/telnyx",
       ].sort(),
     );
     expect(Object.keys(res.body.components.schemas)).toEqual(expect.arrayContaining(["Batch", "CreateBatchInput", "Problem", "RecipientList"]));
