@@ -61,6 +61,13 @@ export async function newTenant(opts: { mode?: "live" | "test"; withDefaultConfi
   return { tenantId: row!.tenant_id, apiKey: key.key, apiKeyId: row!.api_key_id, sendConfigId: row!.send_config_id ?? "" };
 }
 
+/** Another API key of an existing tenant (e.g. a test key beside the live one). */
+export async function addApiKey(tenantId: string, mode: "live" | "test"): Promise<string> {
+  const key = await generateApiKey(mode);
+  await query("insert into api_keys (tenant_id, name, prefix, key_hash, mode) values ($1, 'second', $2, $3, $4)", [tenantId, key.prefix, key.hash, key.mode]);
+  return key.key;
+}
+
 export function randomIp(): string {
   const b = crypto.getRandomValues(new Uint8Array(3));
   return `10.${b[0]}.${b[1]}.${b[2]}`;
@@ -87,7 +94,7 @@ export interface CallOptions {
   apiKey?: string;
   ip?: string;
   headers?: Record<string, string>;
-  /** A raw body (string) is sent as is; anything else as JSON. */
+  /** A raw body (string or bytes) is sent as is; anything else as JSON. */
   body?: unknown;
   /** Call the handler directly with these bindings replaced (failure-policy tests). */
   envOverrides?: Record<string, string>;
@@ -96,9 +103,9 @@ export interface CallOptions {
 export async function call(method: string, path: string, opts: CallOptions = {}): Promise<ApiResponse> {
   const headers: Record<string, string> = { "cf-connecting-ip": opts.ip ?? randomIp(), ...(opts.headers ?? {}) };
   if (opts.apiKey) headers.authorization = `Bearer ${opts.apiKey}`;
-  let body: string | undefined;
+  let body: string | Uint8Array | undefined;
   if (opts.body !== undefined) {
-    body = typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    body = typeof opts.body === "string" || opts.body instanceof Uint8Array ? opts.body : JSON.stringify(opts.body);
     if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) headers["content-type"] = "application/json";
   }
   const request = new Request(`https://api.batchsender.test${path}`, { method, headers, body });
