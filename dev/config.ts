@@ -110,5 +110,9 @@ export function edgeLocalBindings(urls: ReturnType<typeof localUrls>): Record<st
     UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN,
     NATS_WS_URL_FALKENSTEIN: urls.natsWsUrl,
     NATS_WS_URL_ASHBURN: urls.natsWsUrl,
+    ENCRYPTION_KEYS: JSON.stringify({ [LOCAL_ENCRYPTION_KEY.id]: LOCAL_ENCRYPTION_KEY.key }),
+    ENCRYPTION_KEY_ID: LOCAL_ENCRYPTION_KEY.id,
+    // Locally a developer receives customer webhooks on this machine (issue 9 item 8); production allows none.
+    WEBHOOK_ALLOWED_HOSTS: "127.0.0.1",
   };
 }

@@ -19,6 +19,8 @@ import { batchTransitionRoutes } from "./routes/batch-transitions";
 import { batchRoutes } from "./routes/batches";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
+import { suppressionRoutes } from "./routes/suppressions";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 export function buildApp(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
@@ -36,5 +38,7 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/v1/batches", batchRecipientRoutes);
   app.route("/v1/batches", batchTransitionRoutes);
   app.route("/v1/batches", batchPreviewRoutes);
+  app.route("/v1/suppressions", suppressionRoutes);
+  app.route("/v1/webhook-endpoints", webhookEndpointRoutes);
   return app;
 }

@@ -20,6 +20,13 @@ describe("OpenAPI document and reference page", () => {
         "/v1/batches/{id}/resume",
         "/v1/batches/{id}/retry",
         "/v1/batches/{id}/send",
+        "/v1/suppressions",
+        "/v1/suppressions/export",
+        "/v1/suppressions/import",
+        "/v1/suppressions/{channel}/{address}",
+        "/v1/webhook-endpoints",
+        "/v1/webhook-endpoints/{id}",
+        "/v1/webhook-endpoints/{id}/rotate-secret",
       ].sort(),
     );
     expect(Object.keys(res.body.components.schemas)).toEqual(expect.arrayContaining(["Batch", "CreateBatchInput", "Problem", "RecipientList"]));
