@@ -20,6 +20,7 @@ import { batchRoutes } from "./routes/batches";
 import { registerDocs } from "./routes/docs";
 import { healthRoutes } from "./routes/health";
 import { suppressionRoutes } from "./routes/suppressions";
+import { webhookDeliveryRoutes } from "./routes/webhook-deliveries";
 import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 export function buildApp(): OpenAPIHono<AppEnv> {
@@ -40,5 +41,6 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/v1/batches", batchPreviewRoutes);
   app.route("/v1/suppressions", suppressionRoutes);
   app.route("/v1/webhook-endpoints", webhookEndpointRoutes);
+  app.route("/v1/webhook-endpoints", webhookDeliveryRoutes);
   return app;
 }

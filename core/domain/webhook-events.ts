@@ -39,3 +39,10 @@ export function generateWebhookSecret(): string {
 export function endpointWants(filter: readonly string[], type: string): boolean {
   return filter.length === 0 || filter.includes(type);
 }
+
+/**
+ * A delivery's life: `pending` (due at next_attempt_at), then `delivered` (a 2xx) or `failed` (its retry
+ * schedule ran out). A manual replay puts a delivery back to `pending`, due now, with a fresh schedule.
+ */
+export const DELIVERY_STATUSES = ["pending", "delivered", "failed"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

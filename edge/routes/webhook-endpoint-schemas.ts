@@ -1,6 +1,6 @@
 /** Request and response schemas of /v1/webhook-endpoints (the documented public shapes). */
 import { z } from "@hono/zod-openapi";
-import { WEBHOOK_EVENT_TYPES } from "../../core/domain/webhook-events";
+import { DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES } from "../../core/domain/webhook-events";
 import { MAX_OVERLAP_SECONDS } from "../services/webhook-endpoints";
 
 const Timestamp = z.iso.datetime({ offset: true }).openapi({ example: "2026-12-01T15:00:00.000Z" });
@@ -70,4 +70,34 @@ export const RotateSecretInput = z
 
 export const EndpointIdParams = z.object({
   id: z.string().openapi({ param: { name: "id", in: "path" }, description: "The endpoint id (a UUID)", example: "0193b6a2-7c1e-7d5a-9f3e-2b8c4d6e8f10" }),
+});
+
+export const WebhookDelivery = z
+  .object({
+    object: z.literal("webhook_delivery"),
+    id: z.string().openapi({ example: "4711" }),
+    endpointId: z.uuid(),
+    eventId: z.string().openapi({ description: "The `webhook-id` header, the same on every attempt" }),
+    eventType: z.string(),
+    status: z.enum(DELIVERY_STATUSES),
+    attempts: z.number().int(),
+    nextAttemptAt: Timestamp.nullable(),
+    lastStatusCode: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    payload: z.unknown(),
+    createdAt: Timestamp,
+    updatedAt: Timestamp,
+  })
+  .openapi("WebhookDelivery");
+
+export const WebhookDeliveryList = z
+  .object({ object: z.literal("list"), data: z.array(WebhookDelivery), hasMore: z.boolean(), nextCursor: z.string().nullable() })
+  .openapi("WebhookDeliveryList");
+
+export const DeliveryParams = EndpointIdParams.extend({
+  deliveryId: z.string().openapi({ param: { name: "deliveryId", in: "path" }, example: "4711" }),
+});
+
+export const DeliveryStatusQuery = z.object({
+  status: z.enum(DELIVERY_STATUSES).optional().openapi({ param: { name: "status", in: "query" } }),
 });

@@ -27,6 +27,8 @@ describe("OpenAPI document and reference page", () => {
         "/v1/webhook-endpoints",
         "/v1/webhook-endpoints/{id}",
         "/v1/webhook-endpoints/{id}/rotate-secret",
+        "/v1/webhook-endpoints/{id}/deliveries",
+        "/v1/webhook-endpoints/{id}/deliveries/{deliveryId}/replay",
       ].sort(),
     );
     expect(Object.keys(res.body.components.schemas)).toEqual(expect.arrayContaining(["Batch", "CreateBatchInput", "Problem", "RecipientList"]));

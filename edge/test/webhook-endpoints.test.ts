@@ -228,3 +228,61 @@ describe("webhook endpoints: isolation", () => {
     expect(row).toEqual({ enabled: true, url: "https://hooks.example.com/in" });
   });
 });
+
+describe("webhook endpoints: delivery log and replay", () => {
+  async function deliveries(endpointId: string, n: number): Promise<string[]> {
+    const rows = await query<{ id: string }>(
+      `insert into webhook_deliveries (endpoint_id, event_id, event_type, payload, status, attempts, last_status_code, last_error)
+       select $1, 'msg_' || g, 'recipient.bounced', jsonb_build_object('seq', g), case when g % 2 = 0 then 'failed' else 'delivered' end,
+              g, case when g % 2 = 0 then 503 else 200 end, case when g % 2 = 0 then 'HTTP 503' end
+         from generate_series(1, $2) g returning id::text`,
+      [endpointId, n],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  it("lists an endpoint's deliveries newest first by cursor, filtered by status, and replays one", async () => {
+    const t = await newTenant();
+    const ep = (await create(t.apiKey)).body;
+    const ids = await deliveries(ep.id, 5);
+    const first = await call("GET", `/v1/webhook-endpoints/${ep.id}/deliveries?limit=3`, { apiKey: t.apiKey });
+    expect(first.status).toBe(200);
+    expect(first.body.hasMore).toBe(true);
+    const second = await call("GET", `/v1/webhook-endpoints/${ep.id}/deliveries?limit=3&starting_after=${first.body.nextCursor}`, { apiKey: t.apiKey });
+    expect([...first.body.data, ...second.body.data].map((d: { id: string }) => d.id)).toEqual([...ids].reverse());
+    expect(first.body.data[0]).toMatchObject({ object: "webhook_delivery", endpointId: ep.id, eventId: "msg_5", eventType: "recipient.bounced", status: "delivered", attempts: 5, lastStatusCode: 200, nextAttemptAt: null, payload: { seq: 5 } });
+    const failed = await call("GET", `/v1/webhook-endpoints/${ep.id}/deliveries?status=failed`, { apiKey: t.apiKey });
+    expect(failed.body.data.map((d: { eventId: string }) => d.eventId)).toEqual(["msg_4", "msg_2"]);
+
+    const replayed = await call("POST", `/v1/webhook-endpoints/${ep.id}/deliveries/${ids[3]}/replay`, { apiKey: t.apiKey });
+    expect(replayed.status).toBe(200);
+    expect(replayed.body).toMatchObject({ id: ids[3], eventId: "msg_4", status: "pending", attempts: 0 });
+    expect(Math.abs(Date.parse(replayed.body.nextAttemptAt) - Date.now())).toBeLessThan(10 * 60_000);
+
+    for (const qs of ["?limit=0", "?limit=501", "?status=lost", "?starting_after=abc"]) {
+      expect((await call("GET", `/v1/webhook-endpoints/${ep.id}/deliveries${qs}`, { apiKey: t.apiKey })).status, qs).toBe(422);
+    }
+    expect((await call("POST", `/v1/webhook-endpoints/${ep.id}/deliveries/999999999999/replay`, { apiKey: t.apiKey })).status).toBe(404);
+    expect((await call("POST", `/v1/webhook-endpoints/${ep.id}/deliveries/x1/replay`, { apiKey: t.apiKey })).status).toBe(404);
+    expect((await call("GET", `/v1/webhook-endpoints/${ep.id}/deliveries/${ids[0]}/replay`, { apiKey: t.apiKey })).status).toBe(405);
+
+    await call("PATCH", `/v1/webhook-endpoints/${ep.id}`, { apiKey: t.apiKey, body: { enabled: false } });
+    expect((await call("POST", `/v1/webhook-endpoints/${ep.id}/deliveries/${ids[1]}/replay`, { apiKey: t.apiKey })).status).toBe(409);
+  });
+
+  it("another tenant's or mode's endpoint has no visible deliveries, and theirs cannot be replayed through mine", async () => {
+    const a = await newTenant();
+    const b = await newTenant();
+    const testKeyOfA = await addApiKey(a.tenantId, "test");
+    const ep = (await create(a.apiKey)).body;
+    const [id] = await deliveries(ep.id, 1);
+    for (const key of [b.apiKey, testKeyOfA]) {
+      expect((await call("GET", `/v1/webhook-endpoints/${ep.id}/deliveries`, { apiKey: key })).status).toBe(404);
+      expect((await call("POST", `/v1/webhook-endpoints/${ep.id}/deliveries/${id}/replay`, { apiKey: key })).status).toBe(404);
+    }
+    const mine = (await create(b.apiKey)).body;
+    expect((await call("POST", `/v1/webhook-endpoints/${mine.id}/deliveries/${id}/replay`, { apiKey: b.apiKey })).status).toBe(404);
+    const [row] = await query<{ status: string }>("select status from webhook_deliveries where id = $1", [id]);
+    expect(row!.status).toBe("delivered");
+  });
+});
