@@ -8,32 +8,9 @@
 import { z } from "zod";
 import { Region } from "../core/contract";
 import { ConfigError } from "../core/domain/errors";
+import { EncryptionKeysSetting, HostListSetting } from "../core/domain/settings";
 
 export { ConfigError };
-
-const base64Key32 = z.string().refine((s) => Buffer.from(s, "base64").length === 32, "must be base64 of 32 bytes");
-
-const EncryptionKeys = z
-  .string()
-  .transform((s, ctx) => {
-    try {
-      return JSON.parse(s) as unknown;
-    } catch {
-      ctx.addIssue({ code: "custom", message: "must be JSON like {\"key-id\":\"<base64 32 bytes>\"}" });
-      return z.NEVER;
-    }
-  })
-  .pipe(z.record(z.string().min(1), base64Key32));
-
-const csv = z
-  .string()
-  .default("")
-  .transform((s) =>
-    s
-      .split(",")
-      .map((x) => x.trim().toLowerCase())
-      .filter(Boolean),
-  );
 
 /** Windowed planning (consumers/jobs/plan-window.ts reads these from the same env). */
 export const PlanWindowEnv = z.object({
@@ -74,7 +51,7 @@ export const ConsumerConfig = z.object({
   TELNYX_API_URL: z.string().url().default("https://api.telnyx.com"),
   TELNYX_API_KEY: z.string().min(1),
   TELNYX_MESSAGING_PROFILE_ID: z.string().min(1),
-  ENCRYPTION_KEYS: EncryptionKeys,
+  ENCRYPTION_KEYS: EncryptionKeysSetting,
   /** Analytics (consumers/analytics); without it nothing is written to ClickHouse. */
   CLICKHOUSE_URL: z.string().url().optional(),
   CLICKHOUSE_DATABASE: z.string().regex(/^[A-Za-z0-9_]+$/).default("batchsender"),
@@ -84,7 +61,7 @@ export const ConsumerConfig = z.object({
    * Hosts the webhook SSRF guard lets through even though they resolve to private addresses. Tests only
    * (a receiver on 127.0.0.1); empty in production.
    */
-  WEBHOOK_ALLOWED_HOSTS: csv,
+  WEBHOOK_ALLOWED_HOSTS: HostListSetting,
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Seconds SIGTERM waits for in-flight chunks before releasing their claims. */

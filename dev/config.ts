@@ -129,5 +129,9 @@ export function edgeLocalBindings(urls: ReturnType<typeof localUrls>): Record<st
     SNS_CERT_ALLOW_HTTP: "true",
     RESEND_WEBHOOK_SECRETS: sandboxWebhookKeys.svixSecret,
     TELNYX_PUBLIC_KEY: sandboxWebhookKeys.telnyxPublicKey,
+    ENCRYPTION_KEYS: JSON.stringify({ [LOCAL_ENCRYPTION_KEY.id]: LOCAL_ENCRYPTION_KEY.key }),
+    ENCRYPTION_KEY_ID: LOCAL_ENCRYPTION_KEY.id,
+    // Locally a developer receives customer webhooks on this machine (issue 9 item 8); production allows none.
+    WEBHOOK_ALLOWED_HOSTS: "127.0.0.1",
   };
 }

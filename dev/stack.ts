@@ -162,7 +162,8 @@ export function edgeEnvFile(urls: LocalUrls, profile: Profile, extra: Record<str
     ...extra,
   };
   return Object.entries(vars)
-    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    // dotenv keeps single-quoted values literally; inside double quotes it would keep the JSON's backslashes.
+    .map(([k, v]) => `${k}=${v.includes('"') && !v.includes("'") ? `'${v}'` : JSON.stringify(v)}`)
     .join("\n");
 }
 

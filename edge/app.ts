@@ -26,6 +26,9 @@ import { usageRoutes } from "./routes/usage";
 import { resendWebhookRoutes } from "./routes/provider-webhooks/resend";
 import { sesWebhookRoutes } from "./routes/provider-webhooks/ses";
 import { telnyxWebhookRoutes } from "./routes/provider-webhooks/telnyx";
+import { suppressionRoutes } from "./routes/suppressions";
+import { webhookDeliveryRoutes } from "./routes/webhook-deliveries";
+import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
 
 export function buildApp(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
@@ -50,6 +53,9 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/webhooks/telnyx", telnyxWebhookRoutes);
   app.route("/v1/api-keys", apiKeyRoutes);
   app.route("/v1/usage", usageRoutes);
+  app.route("/v1/suppressions", suppressionRoutes);
+  app.route("/v1/webhook-endpoints", webhookEndpointRoutes);
+  app.route("/v1/webhook-endpoints", webhookDeliveryRoutes);
   documentScopes(app);
   return app;
 }

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { Region } from "../core/contract";
 import { ConfigError } from "../core/domain/errors";
+import { EncryptionKeysSetting, HostListSetting } from "../core/domain/settings";
 import type { BatchScheduler } from "./durable-objects/batch-scheduler";
 import type { FailoverState } from "./durable-objects/failover-state";
 import type { NatsPublisher } from "./durable-objects/nats-publisher";
@@ -45,6 +46,15 @@ export const EdgeConfig = z.object({
   /** The dashboard's origin (`https://dashboard.batchsender.com`): the only one that gets CORS headers. */
   DASHBOARD_ORIGIN: z.url({ protocol: /^https?$/ }).refine((v) => new URL(v).origin === v, "an origin: scheme://host[:port], no path or trailing slash"),
   ...ProviderWebhookFields(),
+  /** Sealing keys by id; unset = routes that store secrets (webhook endpoints) answer a config 500. */
+  ENCRYPTION_KEYS: EncryptionKeysSetting.optional(),
+  /** Which of ENCRYPTION_KEYS seals new secrets (the others only open old ones). */
+  ENCRYPTION_KEY_ID: optionalSecret,
+  /**
+   * Hosts a customer webhook endpoint may name although they are private (local development: 127.0.0.1).
+   * Production sets none. The consumers' WEBHOOK_ALLOWED_HOSTS is the same list for the delivery side.
+   */
+  WEBHOOK_ALLOWED_HOSTS: HostListSetting,
   ...FailoverFields(),
 });
 export type EdgeConfig = z.infer<typeof EdgeConfig>;
@@ -146,6 +156,7 @@ function failoverIssues(c: EdgeConfig): string[] {
       if (!c[k]) issues.push(`${k} (required with CLOUDFLARE_ZONE_ID)`);
     }
   }
+  if (c.ENCRYPTION_KEY_ID && !c.ENCRYPTION_KEYS?.[c.ENCRYPTION_KEY_ID]) issues.push("ENCRYPTION_KEY_ID (must name a key of ENCRYPTION_KEYS)");
   if (c.FAILOVER_DNS_PROXIED && c.FAILOVER_DNS_TTL !== 1) issues.push("FAILOVER_DNS_TTL (a proxied record needs 1 = automatic)");
   return issues;
 }

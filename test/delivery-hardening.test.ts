@@ -273,7 +273,7 @@ describe("delivery hardening", () => {
     expectExactlyOnce(batchId, Array.from({ length: count }, (_, i) => addressFor("telnyx", i)));
   }, 120_000);
 
-  it("an address suppressed after the batch was queued ends suppressed, with no provider call", async () => {
+  it("an address suppressed after the batch was queued ends suppressed, with no provider call (live list only)", async () => {
     await cluster.sandbox.reset();
     await consumer({ MANAGED_SES_RPS: "1000", MANAGED_SHARE_FALKENSTEIN: "1", TENANT_SEND_RPS: "100000" });
     const count = 20;
@@ -285,6 +285,11 @@ describe("delivery hardening", () => {
         [tenantId, address],
       );
     }
+    // A test key's suppression of another address: test-mode lists never stop a live batch.
+    await cluster.pool.query(
+      "insert into suppressions (tenant_id, mode, channel, address, reason, source) values ($1, 'test', 'email', $2, 'manual', 'test')",
+      [tenantId, addressFor("ses", 5)],
+    );
     await cluster.plan(batchId, tenantId);
     const done = await waitCompleted(batchId, 30_000);
     expect(done.sent).toBe(count - suppressed.length);

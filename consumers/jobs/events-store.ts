@@ -116,15 +116,15 @@ export async function applyPendingEvents(db: Db, providerMessageIds: string[] | 
         where b.id = p.batch_id
         returning b.id
      ), supp as (
-       insert into suppressions (tenant_id, channel, address, reason, source)
-       select distinct on (c.tenant_id, bt.channel, c.address)
-              c.tenant_id, bt.channel, c.address,
+       insert into suppressions (tenant_id, mode, channel, address, reason, source)
+       select distinct on (c.tenant_id, bt.mode, bt.channel, c.address)
+              c.tenant_id, bt.mode, bt.channel, c.address,
               case when ev.type = 'complained' then 'complaint' else 'hard_bounce' end,
               ev.provider || ':' || ev.event_id
          from ev join cur c on c.id = ev.rid join batches bt on bt.id = c.batch_id
         where ev.type = 'complained' or (ev.type = 'bounced' and ev.bounce_type = 'hard')
-        order by c.tenant_id, bt.channel, c.address, ev.type desc
-       on conflict (tenant_id, channel, address) do nothing
+        order by c.tenant_id, bt.mode, bt.channel, c.address, ev.type desc
+       on conflict (tenant_id, mode, channel, address) do nothing
        returning 1
      ), done as (
        update provider_events e set applied_at = now(), recipient_id = ev.rid
@@ -148,11 +148,11 @@ export async function applyOptOut(db: Db, e: { type: "stop" | "start"; address: 
     return res.rowCount ?? 0;
   }
   const res = await db.query(
-    `insert into suppressions (tenant_id, channel, address, reason, source)
-     select distinct r.tenant_id, 'sms'::channel, r.address, 'stop', $2
+    `insert into suppressions (tenant_id, mode, channel, address, reason, source)
+     select distinct r.tenant_id, b.mode, 'sms'::channel, r.address, 'stop', $2
        from recipients r join batches b on b.id = r.batch_id
       where r.address = $1 and b.channel = 'sms' and r.provider_message_id is not null
-     on conflict (tenant_id, channel, address) do nothing`,
+     on conflict (tenant_id, mode, channel, address) do nothing`,
     [e.address, e.source],
   );
   return res.rowCount ?? 0;

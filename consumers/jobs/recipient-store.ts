@@ -64,12 +64,13 @@ export async function claimRecipients(db: Db, a: ClaimScope): Promise<ClaimedRow
   const { rows } = await db.query<ClaimedRow & { id: string; suppressed_n: number; oversized_bytes: number | null }>({
     name: "bs_claim",
     text: `with b as (
-       select channel from batches
+       select channel, mode from batches
         where id = $1 and status = 'processing' and ($5::int is null or plan_generation = $5)
      ), c as (
        select r.id,
               (select s.reason from suppressions s
-                where s.tenant_id = r.tenant_id and s.channel = (select channel from b) and s.address = r.address) as supp,
+                where s.tenant_id = r.tenant_id and s.mode = (select mode from b) and s.channel = (select channel from b)
+                  and s.address = r.address) as supp,
               octet_length(r.variables::text) as vbytes
          from recipients r
         where r.id = any($2::bigint[]) and r.batch_id = $1 and exists (select 1 from b)

@@ -298,15 +298,18 @@ export const suppressions = pgTable(
     tenantId: uuid("tenant_id")
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
+    /** Test keys keep their own list, checked only by test-mode batches (test/live separation). */
+    mode: apiKeyModeEnum("mode").notNull().default("live"),
     channel: channelEnum("channel").notNull(),
+    /** Normalised by core/domain/address.ts (email lowercased as a whole, phone E.164), like recipients. */
     address: text("address").notNull(),
-    /** hard_bounce | complaint | unsubscribe | stop | manual */
+    /** core/domain/suppressions.ts SUPPRESSION_REASONS: hard_bounce | complaint | unsubscribe | stop | manual */
     reason: text("reason").notNull(),
     /** Where it came from: provider event id, API, unsubscribe link… */
     source: text("source").notNull(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.channel, t.address] })],
+  (t) => [primaryKey({ columns: [t.tenantId, t.mode, t.channel, t.address] })],
 );
 
 /**
@@ -350,18 +353,28 @@ export const webhookEndpoints = pgTable(
     tenantId: uuid("tenant_id")
       .notNull()
       .references(() => tenants.id, { onDelete: "cascade" }),
+    /** Test keys see and manage only test-mode endpoints, which receive only test-mode events. */
+    mode: apiKeyModeEnum("mode").notNull().default("live"),
     url: text("url").notNull(),
+    description: text("description"),
     /** Standard Webhooks signing secret (`whsec_…`), AES-256-GCM sealed like BYOK credentials. */
     secretCiphertext: text("secret_ciphertext").notNull(),
     secretKeyId: text("secret_key_id").notNull(),
+    /** After a rotation the old secret still signs (both signatures sent) until it expires. */
+    previousSecretCiphertext: text("previous_secret_ciphertext"),
+    previousSecretKeyId: text("previous_secret_key_id"),
+    previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true }),
+    /** core/domain/webhook-events.ts; empty = every event type. */
     eventTypes: text("event_types").array().notNull().default(sql`'{}'::text[]`),
     enabled: boolean("enabled").notNull().default(true),
+    /** Why it is disabled: `manual` (API) or `failing` (auto-disabled after sustained delivery failure). */
+    disabledReason: text("disabled_reason"),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
     disabledAt: timestamp("disabled_at", { withTimezone: true }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [index("webhook_endpoints_tenant_idx").on(t.tenantId)],
+  (t) => [index("webhook_endpoints_tenant_idx").on(t.tenantId, t.mode, t.createdAt)],
 );
 
 export const webhookDeliveries = pgTable(

@@ -26,6 +26,15 @@ describe("OpenAPI document and reference page", () => {
         "/webhooks/resend",
         "/webhooks/ses",
         "/webhooks/telnyx",
+        "/v1/suppressions",
+        "/v1/suppressions/export",
+        "/v1/suppressions/import",
+        "/v1/suppressions/{channel}/{address}",
+        "/v1/webhook-endpoints",
+        "/v1/webhook-endpoints/{id}",
+        "/v1/webhook-endpoints/{id}/rotate-secret",
+        "/v1/webhook-endpoints/{id}/deliveries",
+        "/v1/webhook-endpoints/{id}/deliveries/{deliveryId}/replay",
       ].sort(),
     );
     expect(Object.keys(res.body.components.schemas)).toEqual(expect.arrayContaining(["Batch", "CreateBatchInput", "Problem", "RecipientList"]));

@@ -76,6 +76,7 @@ export async function insertRecipients(
         from unnest(${sql.param([...rows.keys()])}::text[], ${sql.param([...rows.values()].map((v) => JSON.stringify(v)))}::text[])
              with ordinality as r(address, vars, ord)
         left join suppressions s on s.tenant_id = ${tenantId}::uuid and s.channel = ${channel}::channel and s.address = r.address
+             and s.mode = (select b.mode from batches b where b.id = ${batchId}::uuid)
        order by r.ord
       on conflict (batch_id, address) do nothing
       returning status

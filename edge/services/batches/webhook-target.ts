@@ -9,12 +9,14 @@ import { webhookTargetProblem as sharedTargetProblem } from "../../../core/domai
 
 const INTERNAL_NAMES = /(^|\.)(localhost|local|internal|localdomain|home\.arpa|intranet|lan)$/i;
 
-export function webhookTargetProblem(raw: string): string | undefined {
-  const shared = sharedTargetProblem(raw);
+/** `allowedHosts` (lower case, configuration: local development's 127.0.0.1) pass the address and name rules. */
+export function webhookTargetProblem(raw: string, allowedHosts: readonly string[] = []): string | undefined {
+  const shared = sharedTargetProblem(raw, allowedHosts);
   if (shared) return shared;
   const url = new URL(raw);
   if (url.username || url.password) return "the URL must not contain credentials";
   const host = url.hostname.replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  if (allowedHosts.includes(host.toLowerCase())) return undefined;
   if (INTERNAL_NAMES.test(host)) return `target ${host} is an internal host name`;
   if (!host.includes(".") && !host.includes(":")) return `target ${host} is a single-label host name`;
   return undefined;
