@@ -18,6 +18,7 @@ import { batchRecipientRoutes } from "./routes/batch-recipients";
 import { batchTransitionRoutes } from "./routes/batch-transitions";
 import { batchRoutes } from "./routes/batches";
 import { registerDocs } from "./routes/docs";
+import { domainRoutes } from "./routes/domains";
 import { healthRoutes } from "./routes/health";
 
 export function buildApp(): OpenAPIHono<AppEnv> {
@@ -36,5 +37,6 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/v1/batches", batchRecipientRoutes);
   app.route("/v1/batches", batchTransitionRoutes);
   app.route("/v1/batches", batchPreviewRoutes);
+  app.route("/v1/domains", domainRoutes);
   return app;
 }

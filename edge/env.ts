@@ -43,6 +43,7 @@ export const EdgeConfig = z.object({
   RATE_LIMIT_TIMEOUT_MS: positiveInt.max(10_000),
   DEFAULT_REGION: Region,
   ...FailoverFields(),
+  ...ProviderFields(),
 });
 export type EdgeConfig = z.infer<typeof EdgeConfig>;
 
@@ -89,6 +90,30 @@ function FailoverFields() {
     FAILOVER_DNS_TTL: z.coerce.number().int().refine((v) => v === 1 || (v >= 60 && v <= 86_400), "1 or 60–86400").default(60),
     /** Bearer token of the admin routes; unset = the routes answer 404. */
     ADMIN_TOKEN: optionalSecret,
+  };
+}
+
+/**
+ * The managed provider accounts the account routes talk to (sending-domain identities, send-config tests) and
+ * the keys that seal BYOK credentials. Optional so a deployment without them still serves batches; a route
+ * that needs one answers a 500 problem naming it (ConfigError), never a half-done write.
+ */
+function ProviderFields() {
+  const url = z.url({ protocol: /^https?$/ });
+  return {
+    /** Endpoint override (the local sandbox); unset = `https://email.<SES_REGION>.amazonaws.com`. */
+    SES_ENDPOINT: z.preprocess((v) => (v === "" ? undefined : v), url.optional()),
+    SES_REGION: z.preprocess((v) => (v === "" ? undefined : v), z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/).optional()),
+    SES_ACCESS_KEY_ID: optionalSecret,
+    SES_SECRET_ACCESS_KEY: optionalSecret,
+    RESEND_API_URL: url.default("https://api.resend.com"),
+    RESEND_API_KEY: optionalSecret,
+    TELNYX_API_URL: url.default("https://api.telnyx.com"),
+    TELNYX_API_KEY: optionalSecret,
+    /** JSON `{"<key id>": "<base64 32 bytes>"}`: the same keys the consumers open BYOK credentials with. */
+    ENCRYPTION_KEYS: optionalSecret,
+    /** Which of ENCRYPTION_KEYS seals new credentials (rotation: add a key, switch this, old ones still open). */
+    ENCRYPTION_KEY_ID: optionalSecret,
   };
 }
 

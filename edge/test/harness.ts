@@ -61,6 +61,13 @@ export async function newTenant(opts: { mode?: "live" | "test"; withDefaultConfi
   return { tenantId: row!.tenant_id, apiKey: key.key, apiKeyId: row!.api_key_id, sendConfigId: row!.send_config_id ?? "" };
 }
 
+/** Another API key of an existing tenant (a tenant with both a live and a test key). */
+export async function addApiKey(tenantId: string, mode: "live" | "test"): Promise<string> {
+  const key = await generateApiKey(mode);
+  await query("insert into api_keys (tenant_id, name, prefix, key_hash, mode) values ($1, 'second', $2, $3, $4)", [tenantId, key.prefix, key.hash, key.mode]);
+  return key.key;
+}
+
 export function randomIp(): string {
   const b = crypto.getRandomValues(new Uint8Array(3));
   return `10.${b[0]}.${b[1]}.${b[2]}`;

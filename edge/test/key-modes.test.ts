@@ -1,19 +1,14 @@
 // Issue 7: a test key sees and acts only on test-mode data; a live key only on live data. Before, a test key
 // could send, pause or cancel a live batch of its tenant.
 import { describe, expect, it } from "vitest";
-import { generateApiKey } from "../../core/domain/api-keys";
-import { call, emailBatch, newTenant, query } from "./harness";
+import { addApiKey, call, emailBatch, newTenant, query } from "./harness";
 
-async function secondKey(tenantId: string, mode: "live" | "test"): Promise<string> {
-  const key = await generateApiKey(mode);
-  await query("insert into api_keys (tenant_id, name, prefix, key_hash, mode) values ($1, 'second', $2, $3, $4)", [tenantId, key.prefix, key.hash, key.mode]);
-  return key.key;
-}
+
 
 describe("test and live keys", () => {
   it("a test key cannot see or act on a live batch, and the other way round", async () => {
     const live = await newTenant({ mode: "live" });
-    const testKey = await secondKey(live.tenantId, "test");
+    const testKey = await addApiKey(live.tenantId, "test");
     const liveBatch = (await call("POST", "/v1/batches", { apiKey: live.apiKey, body: emailBatch({ name: "live" }) })).body;
     const testBatch = (await call("POST", "/v1/batches", { apiKey: testKey, body: emailBatch({ name: "test" }) })).body;
     expect(testBatch.dryRun).toBe(true);

@@ -11,6 +11,7 @@ import type { SmsSegments } from "../../../core/domain/limits";
 import { AppError } from "../../../core/domain/problem";
 import type { Executor } from "../../adapters/db";
 import type { ServiceCtx } from "../service-ctx";
+import { assertVerifiedSender } from "../domains/sender-domain";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { CreateBatchInput } from "./create-batch-input";
 import { buildPayload } from "./message-rules";
@@ -49,6 +50,7 @@ export async function createBatch({
 
   const sendConfig = await resolveSendConfig(db, tenantId, body.channel, body.sendConfigId);
   const { payload, smsSegments } = buildPayload(body, sendConfig.defaults as Record<string, unknown>);
+  await assertVerifiedSender(db, { tenantId, mode: ctx.mode, config: sendConfig, from: payload.channel === "email" ? payload.from : undefined });
   const { rows: seen, duplicatesRemoved } = normalizeRecipients(
     body.channel,
     body.recipients,
