@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import { generateApiKey, sha256Hex } from "../core/domain/api-keys";
+import { forceVerifyDomain } from "../admin/commands/domain";
 import { TENANT_WITH_KEY_SQL, tenantWithKeyParams, type TenantWithKeyRow } from "../test/support/fixture-sql";
 
 export interface DemoTenant {
@@ -15,6 +16,9 @@ export interface DemoTenant {
   apiKey: string;
   sendConfigId: string;
 }
+
+/** The demo tenant's `from` domain: verified with the admin CLI's forced verify (no real DNS locally). */
+const DEMO_DOMAIN = "demo.batchsender.dev";
 
 export async function ensureDemoTenant(databaseUrl: string, dataDir: string, name = "Demo"): Promise<DemoTenant> {
   const file = path.join(dataDir, "demo-tenant.json");
@@ -28,7 +32,11 @@ export async function ensureDemoTenant(databaseUrl: string, dataDir: string, nam
           where k.key_hash = $1 and k.revoked_at is null and c.id = $2 and c.is_default`,
         [await sha256Hex(saved.apiKey), saved.sendConfigId],
       );
-      if (rowCount) return saved;
+      if (rowCount) {
+        // A demo tenant from before sending domains existed: give it its domain, or the README batch is a 422.
+        await forceVerifyDomain(client, { domain: DEMO_DOMAIN, tenantId: saved.tenantId, shared: true });
+        return saved;
+      }
     }
     const tenant = await createDemoTenant(client, name);
     fs.mkdirSync(dataDir, { recursive: true });
@@ -44,7 +52,7 @@ async function createDemoTenant(client: pg.ClientBase, name: string): Promise<De
   const key = await generateApiKey("live");
   const { rows } = await client.query<TenantWithKeyRow>(
     TENANT_WITH_KEY_SQL,
-    tenantWithKeyParams({ tenantName: name, key, keyName: "default", configName: "Managed email (SES)", from: "Demo <hello@demo.batchsender.dev>" }),
+    tenantWithKeyParams({ tenantName: name, key, keyName: "default", configName: "Managed email (SES)", from: `Demo <hello@${DEMO_DOMAIN}>` }),
   );
   const row = rows[0]!;
   return { tenantId: row.tenant_id, apiKey: key.key, sendConfigId: row.send_config_id! };

@@ -20,6 +20,7 @@ import { batchRoutes } from "./routes/batches";
 import { registerDocs } from "./routes/docs";
 import { domainRoutes } from "./routes/domains";
 import { healthRoutes } from "./routes/health";
+import { sendConfigRoutes } from "./routes/send-configs";
 
 export function buildApp(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
@@ -38,5 +39,6 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/v1/batches", batchTransitionRoutes);
   app.route("/v1/batches", batchPreviewRoutes);
   app.route("/v1/domains", domainRoutes);
+  app.route("/v1/send-configs", sendConfigRoutes);
   return app;
 }

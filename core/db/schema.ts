@@ -124,6 +124,10 @@ export const sendConfigs = pgTable(
     credentialsCiphertext: text("credentials_ciphertext"),
     /** Which encryption key sealed the credentials, so keys can rotate. */
     credentialsKeyId: text("credentials_key_id"),
+    /** What reads show instead of the credentials: every value cut to its last 4 characters (`••••WXYZ`). */
+    credentialsMasked: jsonb("credentials_masked").$type<Record<string, string>>(),
+    /** Deleted through the API: kept because finished batches still reference it; invisible and unusable. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
     isDefault: boolean("is_default").notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),

@@ -4,7 +4,7 @@
  * recipient-rows.ts (one `INSERT … SELECT … FROM unnest(…)` that marks suppressed addresses and sets the counters).
  * Retries are made safe by the Idempotency-Key middleware (edge/middleware/idempotency.ts), not here.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { auditLog, batches, sendConfigs, tenants, type Batch } from "../../../core/db/schema";
 import { Region } from "../../../core/contract";
 import type { SmsSegments } from "../../../core/domain/limits";
@@ -20,9 +20,10 @@ import { insertRecipients, normalizeRecipients } from "./recipient-rows";
 export type CreatedBatch = BatchView & { duplicatesRemoved: number; smsSegments?: SmsSegments };
 
 async function resolveSendConfig(db: Executor, tenantId: string, channel: Batch["channel"], id: string | undefined) {
+  // A deleted config (issue 8, soft delete) is not usable any more.
   const where = id
-    ? and(eq(sendConfigs.tenantId, tenantId), eq(sendConfigs.id, id))
-    : and(eq(sendConfigs.tenantId, tenantId), eq(sendConfigs.channel, channel), eq(sendConfigs.isDefault, true));
+    ? and(eq(sendConfigs.tenantId, tenantId), eq(sendConfigs.id, id), isNull(sendConfigs.deletedAt))
+    : and(eq(sendConfigs.tenantId, tenantId), eq(sendConfigs.channel, channel), eq(sendConfigs.isDefault, true), isNull(sendConfigs.deletedAt));
   const [config] = await db.select().from(sendConfigs).where(where).limit(1);
   if (!config && id) throw new AppError("not_found", `Send config ${id} not found`);
   if (!config) {
