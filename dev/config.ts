@@ -125,7 +125,7 @@ export function edgeLocalBindings(urls: ReturnType<typeof localUrls>): Record<st
     UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN,
     NATS_WS_URL_FALKENSTEIN: urls.natsWsUrl,
     NATS_WS_URL_ASHBURN: urls.natsWsUrl,
-    // The account routes (domains, send-config tests) reach the managed accounts through the sandbox too.
+    // The account routes (domain identities) reach the managed accounts through the sandbox too.
     ...managedAccountEnv(urls),
     ENCRYPTION_KEY_ID: LOCAL_ENCRYPTION_KEY.id,
   };

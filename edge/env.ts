@@ -94,7 +94,7 @@ function FailoverFields() {
 }
 
 /**
- * The managed provider accounts the account routes talk to (sending-domain identities, send-config tests) and
+ * The managed provider accounts the account routes talk to (sending-domain identities) and
  * the keys that seal BYOK credentials. Optional so a deployment without them still serves batches; a route
  * that needs one answers a 500 problem naming it (ConfigError), never a half-done write.
  */
@@ -108,8 +108,6 @@ function ProviderFields() {
     SES_SECRET_ACCESS_KEY: optionalSecret,
     RESEND_API_URL: url.default("https://api.resend.com"),
     RESEND_API_KEY: optionalSecret,
-    TELNYX_API_URL: url.default("https://api.telnyx.com"),
-    TELNYX_API_KEY: optionalSecret,
     /** JSON `{"<key id>": "<base64 32 bytes>"}`: the same keys the consumers open BYOK credentials with. */
     ENCRYPTION_KEYS: optionalSecret,
     /** Which of ENCRYPTION_KEYS seals new credentials (rotation: add a key, switch this, old ones still open). */
