@@ -4,6 +4,7 @@
  */
 import pg from "pg";
 import { CommandError, UsageError, type Command } from "./command";
+import { domainCommand } from "./commands/domain";
 import { keyCommand } from "./commands/key";
 import { quotaCommand } from "./commands/quota";
 import { tenantCommand } from "./commands/tenant";
@@ -12,6 +13,7 @@ const commands: Record<string, Command> = {
   tenant: tenantCommand,
   key: keyCommand,
   quota: quotaCommand,
+  domain: domainCommand,
 };
 
 function usage(): string {

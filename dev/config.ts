@@ -112,6 +112,21 @@ export function urlsFor(p: StackPorts, databaseName: string, redisDb: number) {
   };
 }
 
+/** The managed provider accounts (all in the sandbox) and the BYOK sealing keys: consumers and edge alike. */
+export function managedAccountEnv(urls: ReturnType<typeof localUrls>): Record<string, string> {
+  return {
+    SES_ENDPOINT: urls.sandboxUrl,
+    SES_REGION: sandboxCredentials.ses.region,
+    SES_ACCESS_KEY_ID: sandboxCredentials.ses.accessKeyId,
+    SES_SECRET_ACCESS_KEY: sandboxCredentials.ses.secretAccessKey,
+    RESEND_API_URL: urls.sandboxUrl,
+    RESEND_API_KEY: sandboxCredentials.resend.apiKey,
+    TELNYX_API_URL: urls.sandboxUrl,
+    TELNYX_API_KEY: sandboxCredentials.telnyx.apiKey,
+    ENCRYPTION_KEYS: JSON.stringify({ [LOCAL_ENCRYPTION_KEY.id]: LOCAL_ENCRYPTION_KEY.key }),
+  };
+}
+
 /**
  * The edge's connection bindings on the local stack: the same names production sets as wrangler secrets,
  * pointing at the local adapters. Used by `wrangler dev` (dev/stack.ts) and the worker tests alike.
@@ -124,6 +139,8 @@ export function edgeLocalBindings(urls: ReturnType<typeof localUrls>): Record<st
     UPSTASH_REDIS_REST_TOKEN: LOCAL_UPSTASH_TOKEN,
     NATS_WS_URL_FALKENSTEIN: urls.natsWsUrl,
     NATS_WS_URL_ASHBURN: urls.natsWsUrl,
+    // The account routes (domain identities) reach the managed accounts through the sandbox too.
+    ...managedAccountEnv(urls),
     SNS_TOPIC_ARNS: sandboxWebhookKeys.snsTopicArn,
     SNS_CERT_HOST_PATTERN: sandboxWebhookKeys.snsCertHostPattern,
     SNS_CERT_ALLOW_HTTP: "true",

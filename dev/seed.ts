@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
+import { forceVerifyDomain } from "../admin/commands/domain";
 import { createTenant } from "../admin/commands/tenant";
 import { sha256Hex } from "../core/domain/api-keys";
 
@@ -16,6 +17,9 @@ export interface DemoTenant {
   apiKey: string;
   sendConfigId: string;
 }
+
+/** The demo tenant's `from` domain: verified with the admin CLI's forced verify (no real DNS locally). */
+const DEMO_DOMAIN = "demo.batchsender.dev";
 
 export async function ensureDemoTenant(databaseUrl: string, dataDir: string, name = "Demo"): Promise<DemoTenant> {
   const file = path.join(dataDir, "demo-tenant.json");
@@ -29,7 +33,11 @@ export async function ensureDemoTenant(databaseUrl: string, dataDir: string, nam
           where k.key_hash = $1 and k.revoked_at is null and c.id = $2 and c.is_default`,
         [await sha256Hex(saved.apiKey), saved.sendConfigId],
       );
-      if (rowCount) return saved;
+      if (rowCount) {
+        // A demo tenant from before sending domains existed: give it its domain, or the README batch is a 422.
+        await forceVerifyDomain(client, { domain: DEMO_DOMAIN, tenantId: saved.tenantId, shared: true });
+        return saved;
+      }
     }
     const tenant = await createDemoTenant(client, name);
     fs.mkdirSync(dataDir, { recursive: true });
@@ -46,7 +54,8 @@ async function createDemoTenant(client: pg.ClientBase, name: string): Promise<De
   const { rows } = await client.query<{ id: string }>(
     `insert into send_configs (tenant_id, name, channel, mode, provider, defaults, is_default)
      values ($1, 'Managed email (SES)', 'email', 'managed', 'ses', $2, true) returning id`,
-    [tenant.tenantId, JSON.stringify({ from: "Demo <hello@demo.batchsender.dev>" })],
+    [tenant.tenantId, JSON.stringify({ from: `Demo <hello@${DEMO_DOMAIN}>` })],
   );
+  await forceVerifyDomain(client, { domain: DEMO_DOMAIN, tenantId: tenant.tenantId, shared: true });
   return { tenantId: tenant.tenantId, apiKey: tenant.liveKey, sendConfigId: rows[0]!.id };
 }

@@ -21,6 +21,7 @@ import { batchRecipientRoutes } from "./routes/batch-recipients";
 import { batchTransitionRoutes } from "./routes/batch-transitions";
 import { batchRoutes } from "./routes/batches";
 import { registerDocs } from "./routes/docs";
+import { domainRoutes } from "./routes/domains";
 import { healthRoutes } from "./routes/health";
 import { usageRoutes } from "./routes/usage";
 import { resendWebhookRoutes } from "./routes/provider-webhooks/resend";
@@ -29,6 +30,7 @@ import { telnyxWebhookRoutes } from "./routes/provider-webhooks/telnyx";
 import { suppressionRoutes } from "./routes/suppressions";
 import { webhookDeliveryRoutes } from "./routes/webhook-deliveries";
 import { webhookEndpointRoutes } from "./routes/webhook-endpoints";
+import { sendConfigRoutes } from "./routes/send-configs";
 
 export function buildApp(): OpenAPIHono<AppEnv> {
   const app = openApiApp();
@@ -56,6 +58,8 @@ export function buildApp(): OpenAPIHono<AppEnv> {
   app.route("/v1/suppressions", suppressionRoutes);
   app.route("/v1/webhook-endpoints", webhookEndpointRoutes);
   app.route("/v1/webhook-endpoints", webhookDeliveryRoutes);
+  app.route("/v1/domains", domainRoutes);
+  app.route("/v1/send-configs", sendConfigRoutes);
   documentScopes(app);
   return app;
 }

@@ -46,7 +46,10 @@ export const EdgeConfig = z.object({
   /** The dashboard's origin (`https://dashboard.batchsender.com`): the only one that gets CORS headers. */
   DASHBOARD_ORIGIN: z.url({ protocol: /^https?$/ }).refine((v) => new URL(v).origin === v, "an origin: scheme://host[:port], no path or trailing slash"),
   ...ProviderWebhookFields(),
-  /** Sealing keys by id; unset = routes that store secrets (webhook endpoints) answer a config 500. */
+  /**
+   * Sealing keys by id, JSON `{"<key id>": "<base64 32 bytes>"}`: the same keys the consumers open BYOK
+   * credentials with; unset = routes that store secrets (webhook endpoints, BYOK configs) answer a config 500.
+   */
   ENCRYPTION_KEYS: EncryptionKeysSetting.optional(),
   /** Which of ENCRYPTION_KEYS seals new secrets (the others only open old ones). */
   ENCRYPTION_KEY_ID: optionalSecret,
@@ -56,6 +59,7 @@ export const EdgeConfig = z.object({
    */
   WEBHOOK_ALLOWED_HOSTS: HostListSetting,
   ...FailoverFields(),
+  ...ProviderFields(),
 });
 export type EdgeConfig = z.infer<typeof EdgeConfig>;
 
@@ -142,6 +146,24 @@ function FailoverFields() {
     FAILOVER_DNS_TTL: z.coerce.number().int().refine((v) => v === 1 || (v >= 60 && v <= 86_400), "1 or 60–86400").default(60),
     /** Bearer token of the admin routes; unset = the routes answer 404. */
     ADMIN_TOKEN: optionalSecret,
+  };
+}
+
+/**
+ * The managed provider accounts the account routes talk to (sending-domain identities) and
+ * the keys that seal BYOK credentials. Optional so a deployment without them still serves batches; a route
+ * that needs one answers a 500 problem naming it (ConfigError), never a half-done write.
+ */
+function ProviderFields() {
+  const url = z.url({ protocol: /^https?$/ });
+  return {
+    /** Endpoint override (the local sandbox); unset = `https://email.<SES_REGION>.amazonaws.com`. */
+    SES_ENDPOINT: z.preprocess((v) => (v === "" ? undefined : v), url.optional()),
+    SES_REGION: z.preprocess((v) => (v === "" ? undefined : v), z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/).optional()),
+    SES_ACCESS_KEY_ID: optionalSecret,
+    SES_SECRET_ACCESS_KEY: optionalSecret,
+    RESEND_API_URL: url.default("https://api.resend.com"),
+    RESEND_API_KEY: optionalSecret,
   };
 }
 

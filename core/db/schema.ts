@@ -51,6 +51,7 @@ export const recipientStatusEnum = pgEnum("recipient_status", [
   "cancelled",
 ]);
 export const apiKeyModeEnum = pgEnum("api_key_mode", ["live", "test"]);
+export const domainStatusEnum = pgEnum("domain_status", ["pending", "verified", "failed"]);
 
 const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
 const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
@@ -155,6 +156,10 @@ export const sendConfigs = pgTable(
     credentialsCiphertext: text("credentials_ciphertext"),
     /** Which encryption key sealed the credentials, so keys can rotate. */
     credentialsKeyId: text("credentials_key_id"),
+    /** What reads show instead of the credentials: every value cut to its last 4 characters (`••••WXYZ`). */
+    credentialsMasked: jsonb("credentials_masked").$type<Record<string, string>>(),
+    /** Deleted through the API: kept because finished batches still reference it; invisible and unusable. */
+    deletedAt: timestamp("deleted_at", { withTimezone: true }),
     isDefault: boolean("is_default").notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -164,6 +169,42 @@ export const sendConfigs = pgTable(
     uniqueIndex("send_configs_one_default_per_channel")
       .on(t.tenantId, t.channel)
       .where(sql`${t.isDefault}`),
+  ],
+);
+
+/**
+ * A domain a tenant sends from on a managed provider account (DESIGN §3): the provider's identity for it, the
+ * DNS records to publish, and whether the provider found them. In managed mode a batch's `from` must be on a
+ * verified domain of its tenant and mode. One tenant per domain name: the claim rule lives in the add verb
+ * (edge/services/domains), under an advisory lock on the name, because the same tenant may hold the name in
+ * both modes and for both providers.
+ */
+export const sendingDomains = pgTable(
+  "sending_domains",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    tenantId: uuid("tenant_id")
+      .notNull()
+      .references(() => tenants.id, { onDelete: "cascade" }),
+    /** The mode of the key that added it: test keys see and use only test-mode domains. */
+    mode: apiKeyModeEnum("mode").notNull().default("live"),
+    /** Lower-case domain name. */
+    domain: text("domain").notNull(),
+    provider: providerEnum("provider").notNull(),
+    /** The provider's handle: the SES identity name, the Resend domain id. */
+    providerRef: text("provider_ref"),
+    status: domainStatusEnum("status").notNull().default("pending"),
+    /** DNS records to publish: `[{ purpose, type, name, value, priority?, status? }]`. */
+    records: jsonb("records").$type<Record<string, unknown>[]>().notNull().default([]),
+    mailFromDomain: text("mail_from_domain"),
+    lastCheckedAt: timestamp("last_checked_at", { withTimezone: true }),
+    verifiedAt: timestamp("verified_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("sending_domains_tenant_mode_provider_domain_key").on(t.tenantId, t.mode, t.provider, t.domain),
+    index("sending_domains_domain_idx").on(t.domain),
   ],
 );
 
@@ -440,6 +481,7 @@ export const auditLog = pgTable(
 export type Batch = typeof batches.$inferSelect;
 export type Recipient = typeof recipients.$inferSelect;
 export type SendConfig = typeof sendConfigs.$inferSelect;
+export type SendingDomain = typeof sendingDomains.$inferSelect;
 export type BatchStatus = (typeof batchStatusEnum.enumValues)[number];
 export type RecipientStatus = (typeof recipientStatusEnum.enumValues)[number];
 export type Channel = (typeof channelEnum.enumValues)[number];

@@ -22,3 +22,19 @@ export const ByokCredentials = {
   resend: z.object({ apiKey: z.string().min(1) }),
   telnyx: z.object({ apiKey: z.string().min(1), messagingProfileId: z.string().optional() }),
 } as const;
+
+/** Which providers serve which channel (a send config pairs them). */
+export const PROVIDERS_BY_CHANNEL = { email: ["ses", "resend"], sms: ["telnyx"], webhook: ["webhook"] } as const;
+
+/** A Telnyx messaging profile id: a UUID (Mission Control shows it as such). */
+export const TelnyxProfileId = z.uuid("must be a Telnyx messaging profile id (a UUID)");
+
+/** `••••` plus the last 4 characters; short secrets show nothing of themselves. */
+export function maskSecret(value: string): string {
+  return value.length <= 8 ? "••••" : `••••${value.slice(-4)}`;
+}
+
+/** What reads show of stored credentials: every value masked; the SES region is not a secret and stays readable. */
+export function maskCredentials(credentials: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(credentials).map(([k, v]) => [k, k === "region" ? String(v) : maskSecret(String(v))]));
+}

@@ -5,6 +5,7 @@
  * the first call is still "at the provider" sees it in flight.
  */
 import type { IdempotencyStore } from "./idempotency";
+import type { IdentityStore } from "./identities";
 import type { SandboxControl } from "./control";
 import type { MessageStore } from "./store";
 import { sleep } from "./http";
@@ -14,6 +15,8 @@ export interface SandboxState {
   store: MessageStore;
   control: SandboxControl;
   idempotency: IdempotencyStore;
+  /** SES identities and Resend domains (identities.ts). */
+  identities: IdentityStore;
 }
 
 export interface SendPlan {

@@ -12,6 +12,10 @@ import { SandboxControl } from "./control";
 import type { SandboxState } from "./flow";
 import { BodyTooLargeError, problem, readBody, writeReply, parseJson } from "./http";
 import { IdempotencyStore } from "./idempotency";
+import { IdentityStore } from "./identities";
+import { applyIdentityControl } from "./identity-control";
+import { handleResendDomains, isResendDomainsPath } from "./resend-domains";
+import { handleSesIdentity, sesIdentityOperation } from "./ses-identities";
 import { handleResend } from "./resend";
 import { handleSesSendEmail } from "./ses";
 import { MessageStore } from "./store";
@@ -48,6 +52,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const state: SandboxState = {
     store: new MessageStore(),
     idempotency: new IdempotencyStore(),
+    identities: new IdentityStore(),
     control: new SandboxControl({
       ses: [{ ...sandboxCredentials.ses }, ...(c.ses ?? [])],
       resend: [sandboxCredentials.resend.apiKey, ...(c.resend ?? [])],
@@ -59,6 +64,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     cloudflare.reset();
     state.store.clear();
     state.idempotency.clear();
+    state.identities.clear();
     state.control.reset();
   };
   const held = new Set<() => void>();
@@ -116,6 +122,13 @@ function route(state: SandboxState, reset: () => void, req: IncomingMessage, url
   const path = url.pathname;
   const key = `${method} ${path}`;
   if (path.startsWith("/_sandbox/events")) return routeEvents(state, method, path + url.search, body).then((r) => r!);
+  const sesIdentity = sesIdentityOperation(method, path);
+  if (sesIdentity) {
+    const signed = { method, host: req.headers.host ?? "", path, query: Object.fromEntries(url.searchParams), headers: req.headers, body };
+    return handleSesIdentity(state, signed, sesIdentity);
+  }
+  if (isResendDomainsPath(path)) return handleResendDomains(state, method, path, req.headers, body);
+  if (path === "/_sandbox/identities" || path === "/_sandbox/identities/verify") return applyIdentityControl(state, method, path, body);
   switch (key) {
     case "POST /v2/email/outbound-emails":
       return handleSesSendEmail(state, {

@@ -19,8 +19,18 @@ function keyOf(raw: string): Promise<CryptoKey> {
   return k;
 }
 
+/** The key new secrets are sealed with: ENCRYPTION_KEY_ID, or the only key of ENCRYPTION_KEYS. */
+export async function currentSealingKey(config: Pick<EdgeConfig, "ENCRYPTION_KEYS" | "ENCRYPTION_KEY_ID">): Promise<{ id: string; key: CryptoKey }> {
+  const keys: Record<string, string> = config.ENCRYPTION_KEYS ?? {};
+  const ids = Object.keys(keys);
+  const id = config.ENCRYPTION_KEY_ID ?? (ids.length === 1 ? ids[0] : undefined);
+  const raw = id ? keys[id] : undefined;
+  if (!id || !raw) throw new ConfigError("the Worker is misconfigured: ENCRYPTION_KEYS (and ENCRYPTION_KEY_ID when there are several) must be set to store secrets");
+  return { id, key: await keyOf(raw) };
+}
+
 export function configSealer(config: Pick<EdgeConfig, "ENCRYPTION_KEYS" | "ENCRYPTION_KEY_ID">): SecretSealer {
-  const keys = config.ENCRYPTION_KEYS ?? {};
+  const keys: Record<string, string> = config.ENCRYPTION_KEYS ?? {};
   const rawKey = (id: string) => {
     const raw = keys[id];
     if (!raw) throw new ConfigError(`the Worker is misconfigured: ENCRYPTION_KEYS has no key ${id}`);
@@ -28,10 +38,8 @@ export function configSealer(config: Pick<EdgeConfig, "ENCRYPTION_KEYS" | "ENCRY
   };
   return {
     async seal(plaintext, binding) {
-      const ids = Object.keys(keys);
-      const keyId = config.ENCRYPTION_KEY_ID ?? (ids.length === 1 ? ids[0] : undefined);
-      if (!keyId) throw new ConfigError("the Worker is misconfigured: ENCRYPTION_KEYS (and ENCRYPTION_KEY_ID when there are several) must be set to store secrets");
-      return { ciphertext: await sealSecret(plaintext, await keyOf(rawKey(keyId)), keyId, binding), keyId };
+      const { id: keyId, key } = await currentSealingKey(config);
+      return { ciphertext: await sealSecret(plaintext, key, keyId, binding), keyId };
     },
     async open(ciphertext, keyId, binding) {
       return openSecret(ciphertext, await keyOf(rawKey(keyId)), keyId, binding);

@@ -21,6 +21,8 @@ describe("email batches", () => {
     const post = (message: Record<string, unknown>) =>
       call("POST", "/v1/batches", { apiKey: t.apiKey, body: emailBatch({ message: { subject: "Hi", text: "Hello", ...message } }) });
 
+    // Managed sends need a verified domain (issue 8); written directly, as the fixtures do.
+    await query("insert into sending_domains (tenant_id, domain, provider, status) values ($1, 'acme.example.com', 'ses', 'verified')", [t.tenantId]);
     const ok = await post({ from: '"Acme News" <news@acme.example.com>', replyTo: "help@acme.example.com", headers: { "X-Campaign": "{{ name }}" } });
     expect(ok.status).toBe(201);
     const [row] = await query<{ payload: Record<string, unknown> }>("select payload from batches where id = $1", [ok.body.id]);

@@ -5,14 +5,21 @@
  */
 
 /**
- * One statement: a tenant, an API key (scope `admin` unless `scopes` says otherwise), and (unless `withDefaultConfig` is false) a default managed SES email
- * send config. Returns `tenant_id`, `api_key_id` and `send_config_id` (null without a config).
+ * One statement: a tenant, an API key (scope `admin` unless `scopes` says otherwise), and (unless
+ * `withDefaultConfig` is false) a default managed SES email send config with the domain of its `from` as a
+ * verified sending domain in the key's mode (managed sends need one, issue 8; written directly, as the
+ * platform's shared test domains are held by every test tenant).
+ * Returns `tenant_id`, `api_key_id` and `send_config_id` (null without a config).
  */
 export const TENANT_WITH_KEY_SQL = `with t as (insert into tenants (name) values ($1) returning id),
       k as (insert into api_keys (tenant_id, name, prefix, key_hash, mode, scopes)
             select id, $5, $2, $3, $4, $9::text[] from t returning id),
       c as (insert into send_configs (tenant_id, name, channel, mode, provider, defaults, is_default)
-            select id, $6, 'email', 'managed', 'ses', $7::jsonb, true from t where $8::boolean returning id)
+            select id, $6, 'email', 'managed', 'ses', $7::jsonb, true from t where $8::boolean returning id),
+      d as (insert into sending_domains (tenant_id, mode, domain, provider, provider_ref, status, verified_at)
+            select id, $4, lower(substring($7::jsonb->>'from' from '@([^>[:space:]]+)')), 'ses',
+                   lower(substring($7::jsonb->>'from' from '@([^>[:space:]]+)')), 'verified', now()
+              from t where $8::boolean returning id)
  select (select id from t) as tenant_id, (select id from k) as api_key_id, (select id from c) as send_config_id`;
 
 export interface TenantWithKeyRow {

@@ -105,7 +105,22 @@ export async function createSendConfig(pool: pg.Pool, tenantId: string, provider
       sealed ? LOCAL_ENCRYPTION_KEY.id : null,
     ],
   );
+  if (mode === "managed" && channel === "email") await verifiedDomainFor(pool, tenantId, provider, defaults.from!);
   return rows[0]!.id;
+}
+
+/**
+ * Managed email sends only from a verified domain of the tenant (issue 8): a managed email config's `from`
+ * domain is verified for its provider, written directly like TENANT_WITH_KEY_SQL does for the default config.
+ */
+async function verifiedDomainFor(pool: pg.Pool, tenantId: string, provider: TestProvider, from: string): Promise<void> {
+  const domain = /@([^>\s]+)/.exec(from)?.[1]?.toLowerCase();
+  if (!domain) return;
+  await pool.query(
+    `insert into sending_domains (tenant_id, mode, domain, provider, provider_ref, status, verified_at)
+     values ($1, 'live', $2, $3, $2, 'verified', now()) on conflict do nothing`,
+    [tenantId, domain, provider],
+  );
 }
 
 /** A tenant without API key and one managed send config for `provider`. */

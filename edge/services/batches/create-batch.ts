@@ -5,7 +5,7 @@
  * Quotas (active batches, pending recipients) are checked in that transaction, after the rows are written.
  * Retries are made safe by the Idempotency-Key middleware (edge/middleware/idempotency.ts), not here.
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { auditLog, batches, sendConfigs, tenants, type Batch } from "../../../core/db/schema";
 import { Region } from "../../../core/contract";
 import type { SmsSegments } from "../../../core/domain/limits";
@@ -13,6 +13,7 @@ import { AppError } from "../../../core/domain/problem";
 import type { Executor } from "../../adapters/db";
 import { assertCapacity } from "../quotas";
 import type { ServiceCtx } from "../service-ctx";
+import { assertVerifiedSender } from "../domains/sender-domain";
 import { toBatchView, type BatchView } from "./batch-view";
 import type { CreateBatchInput } from "./create-batch-input";
 import { buildPayload } from "./message-rules";
@@ -21,9 +22,10 @@ import { insertRecipients, normalizeRecipients } from "./recipient-rows";
 export type CreatedBatch = BatchView & { duplicatesRemoved: number; smsSegments?: SmsSegments };
 
 async function resolveSendConfig(db: Executor, tenantId: string, channel: Batch["channel"], id: string | undefined) {
+  // A deleted config (issue 8, soft delete) is not usable any more.
   const where = id
-    ? and(eq(sendConfigs.tenantId, tenantId), eq(sendConfigs.id, id))
-    : and(eq(sendConfigs.tenantId, tenantId), eq(sendConfigs.channel, channel), eq(sendConfigs.isDefault, true));
+    ? and(eq(sendConfigs.tenantId, tenantId), eq(sendConfigs.id, id), isNull(sendConfigs.deletedAt))
+    : and(eq(sendConfigs.tenantId, tenantId), eq(sendConfigs.channel, channel), eq(sendConfigs.isDefault, true), isNull(sendConfigs.deletedAt));
   const [config] = await db.select().from(sendConfigs).where(where).limit(1);
   if (!config && id) throw new AppError("not_found", `Send config ${id} not found`);
   if (!config) {
@@ -51,6 +53,7 @@ export async function createBatch({
 
   const sendConfig = await resolveSendConfig(db, tenantId, body.channel, body.sendConfigId);
   const { payload, smsSegments } = buildPayload(body, sendConfig.defaults as Record<string, unknown>);
+  await assertVerifiedSender(db, { tenantId, mode: ctx.mode, config: sendConfig, from: payload.channel === "email" ? payload.from : undefined });
   const { rows: seen, duplicatesRemoved } = normalizeRecipients(
     body.channel,
     body.recipients,

@@ -12,6 +12,7 @@ import { guardSql } from "../../../core/domain/batch-states";
 import type { Executor } from "../../adapters/db";
 import { reserveDailySends } from "../quotas";
 import type { ServiceCtx } from "../service-ctx";
+import { assertVerifiedSender } from "../domains/sender-domain";
 import { toBatchView, type BatchView } from "./batch-view";
 import { transitionRefused } from "./guards";
 import { assertBatchIdShape, batchScopeSql, loadScopedBatch } from "./scope";
@@ -43,10 +44,22 @@ export interface TransitionResult {
   published?: boolean;
 }
 
+/** The sender rule again at send: the domain may have lost verification since the batch was created. */
+async function recheckSender(db: Executor, tenantId: string, batchId: string): Promise<void> {
+  const res = await db.execute<{ from: string | null; mode: "live" | "test"; config_mode: string; provider: string; channel: string }>(sql`
+    select b.payload->>'from' as "from", b.mode::text as mode, c.mode::text as config_mode, c.provider::text as provider, c.channel::text as channel
+      from batches b join send_configs c on c.id = b.send_config_id
+     where b.id = ${batchId}::uuid and b.tenant_id = ${tenantId}::uuid and b.status = 'draft'`);
+  const row = res.rows[0];
+  if (!row) return; // not a sendable draft: the guarded transition below answers
+  await assertVerifiedSender(db, { tenantId, mode: row.mode, config: { mode: row.config_mode, provider: row.provider, channel: row.channel }, from: row.from ?? undefined });
+}
+
 export async function sendBatch({ ctx, input }: { ctx: ServiceCtx; input: { batchId: string } }): Promise<TransitionResult> {
   const { db, tenantId } = ctx;
   const id = input.batchId;
   assertBatchIdShape(id);
+  await recheckSender(db, tenantId, id);
   let wake: { region: string; at: Date } | undefined;
   const outbox = await db.transaction(async (tx): Promise<OutboxRow | null> => {
     const res = await tx.execute<{ status: string; region: string; scheduled_ms: number | string | null; to_send: number; dry_run: boolean }>(sql`
