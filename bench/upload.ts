@@ -13,15 +13,16 @@ import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { startStack } from "../dev/stack";
 import { createTenantWithKey } from "../test/support/fixtures";
-import { edgeWorkerdPids, sampleRss, uploadCsv } from "../test/support/upload";
+import { edgeWorkerdPids, sampleRss, uploadCsv, uploadRow } from "../test/support/upload";
 
 const ROWS = Number(process.argv.find((a) => a.startsWith("--rows="))?.split("=")[1] ?? 1_000_000);
 
+/** A draft whose one recipient is the upload's first row (a duplicate), so a full upload fits the 1,000,000 cap. */
 async function draftBatch(apiUrl: string, apiKey: string, name: string): Promise<string> {
   const res = await fetch(`${apiUrl}/v1/batches`, {
     method: "POST",
     headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json" },
-    body: JSON.stringify({ name, dryRun: true, message: { subject: "Hi {{ name }}", text: "Plan {{ plan }}" }, recipients: [{ to: "seed@example.com" }] }),
+    body: JSON.stringify({ name, dryRun: true, message: { subject: "Hi {{ name }}", text: "Plan {{ plan }}" }, recipients: [{ to: uploadRow(0).split(",")[0] }] }),
   });
   const body = (await res.json()) as { id?: string };
   if (res.status !== 201 || !body.id) throw new Error(`creating the batch failed: ${res.status} ${JSON.stringify(body)}`);
