@@ -16,6 +16,11 @@ export const LIMITS = {
   /** Recipients in one JSON request (create or append); larger lists stream as NDJSON/CSV. */
   recipientsPerRequest: 10_000,
   recipientsPerBatch: 1_000_000,
+  /**
+   * A streamed (NDJSON/CSV) upload's body: 1,000,000 recipients with a few variables each. Cloudflare's own
+   * cap per plan (100 MB Free/Pro, 200 MB Business, 500 MB Enterprise) applies before this one.
+   */
+  streamedBodyBytes: 256 * 1024 * 1024,
   /** Serialized (UTF-8 JSON) size of one recipient's variables: 50 recipients × 16 KiB = 800 KiB per chunk. */
   variablesBytes: 16 * 1024,
   /** Nesting depth of one recipient's variables (an object or array inside another counts one level). */

@@ -18,6 +18,7 @@ import { AppError } from "../../core/domain/problem";
 import { pgErrorCode } from "../adapters/db";
 import type { AppEnv } from "../hono-env";
 import { validationError } from "../http/problem";
+import { streamFormat } from "../http/row-stream";
 import { IdempotencyKey } from "../routes/shared-schemas";
 
 export const IDEMPOTENCY_RETENTION = "24 hours";
@@ -32,7 +33,9 @@ export const idempotency: MiddlewareHandler<AppEnv> = async (c, next) => {
   const key = parsed.data;
   const tenantId = c.get("caller").tenantId;
   const db = c.get("db");
-  const body = await c.req.text();
+  // A streamed upload (up to hundreds of MB) is not buffered to be hashed: it is matched by media type and length.
+  const streamed = streamFormat(c.req.header("content-type"));
+  const body = streamed ? `${streamed} stream, ${c.req.header("content-length") ?? "chunked"}` : await c.req.text();
   const fingerprint = await sha256Hex(`${c.req.method}\n${new URL(c.req.url).pathname}\n${body}`);
 
   // Claim the key: a new row, or take over an expired answer or an abandoned claim.

@@ -100,9 +100,19 @@ export const RecipientList = z
 
 export const AppendRecipientsResult = z
   .object({
-    added: z.number().int(),
-    duplicatesRemoved: z.number().int(),
-    suppressed: z.number().int(),
+    added: z.number().int().openapi({ description: "Rows stored" }),
+    duplicatesRemoved: z.number().int().openapi({ description: "Valid rows dropped: repeated in the body, or already in the batch" }),
+    suppressed: z.number().int().openapi({ description: "Of the added rows, how many are on the suppression list" }),
+    rejected: z.number().int().openapi({ description: "Streamed uploads: invalid rows (always 0 for JSON, which is all-or-nothing)" }),
+    errors: z
+      .array(
+        z.object({
+          line: z.number().int().openapi({ description: "Line in the body (CSV: the header is line 1)" }),
+          path: z.string().optional().openapi({ description: "The field, e.g. `to` or `variables`" }),
+          message: z.string(),
+        }),
+      )
+      .openapi({ description: "The first 100 rejected rows" }),
     batch: Batch,
   })
   .openapi("AppendRecipientsResult");

@@ -1,17 +1,7 @@
 // Issue 7, batches point 1: one message shape per channel, addresses normalised per channel, templates
 // parsed at creation, provider limits as 422s naming the field.
 import { describe, expect, it } from "vitest";
-import { call, emailBatch, newTenant, query, type TestTenant } from "./harness";
-
-async function addSendConfig(t: TestTenant, channel: "sms" | "webhook", defaults: Record<string, unknown> = {}): Promise<string> {
-  const provider = channel === "sms" ? "telnyx" : "webhook";
-  const [row] = await query<{ id: string }>(
-    `insert into send_configs (tenant_id, name, channel, mode, provider, defaults, is_default)
-     values ($1, $2, $3, 'managed', $4, $5::jsonb, true) returning id`,
-    [t.tenantId, `${channel} config`, channel, provider, JSON.stringify(defaults)],
-  );
-  return row!.id;
-}
+import { addSendConfig, call, emailBatch, newTenant, query } from "./harness";
 
 const paths = (res: { body: { errors?: { path: string }[] } }) => res.body.errors?.map((e) => e.path);
 

@@ -74,6 +74,17 @@ export async function addApiKey(tenantId: string, mode: "live" | "test"): Promis
   return (await newKey(tenantId, { mode })).apiKey;
 }
 
+/** A managed, default send config for another channel (newTenant makes the email one). */
+export async function addSendConfig(t: TestTenant, channel: "sms" | "webhook", defaults: Record<string, unknown> = {}): Promise<string> {
+  const provider = channel === "sms" ? "telnyx" : "webhook";
+  const [row] = await query<{ id: string }>(
+    `insert into send_configs (tenant_id, name, channel, mode, provider, defaults, is_default)
+     values ($1, $2, $3, 'managed', $4, $5::jsonb, true) returning id`,
+    [t.tenantId, `${channel} config`, channel, provider, JSON.stringify(defaults)],
+  );
+  return row!.id;
+}
+
 export function randomIp(): string {
   const b = crypto.getRandomValues(new Uint8Array(3));
   return `10.${b[0]}.${b[1]}.${b[2]}`;

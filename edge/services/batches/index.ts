@@ -2,6 +2,7 @@
 export { createBatch, type CreatedBatch } from "./create-batch";
 export { AppendRecipientsInput, CreateBatchInput, MAX_RECIPIENTS } from "./create-batch-input";
 export { appendRecipients, type AppendRecipientsResult } from "./append-recipients";
+export { appendRecipientRows, MAX_ROW_ERRORS, type UploadRow } from "./stream-recipients";
 export { listRecipients, type ListRecipientsInput, type RecipientList, type RecipientView } from "./list-recipients";
 export { sendBatch, queuePendingRecipients, type TransitionResult } from "./send-batch";
 export { pauseBatch, resumeBatch, cancelBatch, retryBatch } from "./control-batch";
