@@ -9,7 +9,7 @@
  * matrices must reach the handler's lookup: a 422 before it proves nothing).
  */
 import { expect } from "vitest";
-import { call, emailBatch } from "./harness";
+import { call, emailBatch, query } from "./harness";
 import type { Operation } from "./openapi-conformance";
 
 export interface ResourceKind {
@@ -23,9 +23,50 @@ async function created(res: Promise<{ status: number; body: { id?: string } }>, 
   return body.id!;
 }
 
+const unique = () => crypto.randomUUID().slice(0, 8);
+const webhookEndpoint = (apiKey: string) =>
+  created(call("POST", "/v1/webhook-endpoints", { apiKey, body: { url: `https://hooks.example.com/${unique()}`, eventTypes: ["recipient.bounced"] } }), "a webhook endpoint");
+
 export const resourceKinds: Record<string, ResourceKind> = {
   "/v1/batches/{id}": {
     create: async (apiKey) => ({ id: await created(call("POST", "/v1/batches", { apiKey, body: emailBatch() }), "a batch") }),
+  },
+  "/v1/api-keys/{id}": {
+    create: async (apiKey) => ({ id: await created(call("POST", "/v1/api-keys", { apiKey, body: { name: "matrix", scopes: ["batches:read"] } }), "an API key") }),
+  },
+  "/v1/domains/{id}": {
+    create: async (apiKey) => ({ id: await created(call("POST", "/v1/domains", { apiKey, body: { domain: `m${unique()}.example.com` } }), "a sending domain") }),
+  },
+  "/v1/send-configs/{id}": {
+    create: async (apiKey) => ({
+      id: await created(
+        call("POST", "/v1/send-configs", { apiKey, body: { name: "matrix", channel: "email", mode: "managed", provider: "resend", defaults: { from: "A <a@test.batchsender.dev>" } } }),
+        "a send config",
+      ),
+    }),
+  },
+  "/v1/suppressions/{channel}/{address}": {
+    create: async (apiKey) => {
+      const address = `s${unique()}@example.com`;
+      const res = await call("POST", "/v1/suppressions", { apiKey, body: { address } });
+      expect(res.status, `creating a suppression: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+      return { channel: "email", address };
+    },
+  },
+  "/v1/webhook-endpoints/{id}": {
+    create: async (apiKey) => ({ id: await webhookEndpoint(apiKey) }),
+  },
+  // Deliveries are written by the delivery job, not through the API: one row for the endpoint made here.
+  "/v1/webhook-endpoints/{id}/deliveries/{deliveryId}": {
+    create: async (apiKey) => {
+      const id = await webhookEndpoint(apiKey);
+      const [row] = await query<{ id: string }>(
+        `insert into webhook_deliveries (endpoint_id, event_id, event_type, payload, status)
+         values ($1, $2, 'recipient.bounced', '{}'::jsonb, 'failed') returning id::text as id`,
+        [id, `evt_${unique()}`],
+      );
+      return { id, deliveryId: row!.id };
+    },
   },
 };
 
@@ -34,6 +75,9 @@ export const validRequests: Record<string, { body?: unknown; query?: string }> =
   "POST /v1/batches": { body: emailBatch() },
   "POST /v1/batches/{id}/recipients": { body: { recipients: [{ to: "new@example.com" }] } },
   "GET /v1/batches/{id}/preview": { query: "recipient=ada@example.com" },
+  "PATCH /v1/send-configs/{id}": { body: { name: "renamed" } },
+  "PATCH /v1/webhook-endpoints/{id}": { body: { enabled: false } },
+  "POST /v1/webhook-endpoints/{id}/rotate-secret": { body: { overlapSeconds: 0 } },
 };
 
 /** The registered kind for an operation's path parameters: the longest key that prefixes its template. */
