@@ -33,6 +33,8 @@ export interface RowStreamOptions {
   maxBytes: number;
   /** CSV columns the header must name (e.g. `to`). */
   requiredColumns?: readonly string[];
+  /** Compare CSV column names case-insensitively (lowercased): for fixed fields, not for variable names. */
+  lowercaseHeader?: boolean;
 }
 
 /** A 413 for a declared Content-Length over the limit, before any work; the byte count while reading backs it up. */
@@ -49,7 +51,7 @@ export async function* streamRows(
   opts: RowStreamOptions,
 ): AsyncGenerator<StreamedRow[]> {
   if (!body) throw new AppError("bad_request", "The request body is empty");
-  const parser = format === "csv" ? csvRows(opts.requiredColumns ?? []) : ndjsonRows();
+  const parser = format === "csv" ? csvRows(opts.requiredColumns ?? [], opts.lowercaseHeader ?? false) : ndjsonRows();
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   const reader = body.getReader();
   let bytes = 0;
@@ -121,7 +123,7 @@ function ndjsonRows(): RowParser {
  * papaparse's streaming mode (Papa.parse of a readable source) runs its parser synchronously on each chunk
  * handed to the source's `data` listener, so a minimal readable façade lets it consume a Web stream.
  */
-function csvRows(requiredColumns: readonly string[]): RowParser {
+function csvRows(requiredColumns: readonly string[], lowercaseHeader: boolean): RowParser {
   const listeners: Record<string, (arg?: unknown) => void> = {};
   const source = {
     readable: true,
@@ -143,7 +145,7 @@ function csvRows(requiredColumns: readonly string[]): RowParser {
       const fields = result.data;
       if (fields.length === 1 && fields[0] === "") return; // a blank line
       if (!header) {
-        header = checkHeader(fields, requiredColumns);
+        header = checkHeader(lowercaseHeader ? fields.map((f) => f.toLowerCase()) : fields, requiredColumns);
         return;
       }
       const quoteError = result.errors.find((e) => e.type === "Quotes");

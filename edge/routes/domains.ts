@@ -86,7 +86,7 @@ domainRoutes.openapi(
     summary: "List sending domains",
     security,
     request: { query: pageQuery({ defaultLimit: 20, maxLimit: 100, cursor: z.string() }) },
-    responses: { 200: json(DomainList, "One page of domains"), ...problems(422) },
+    responses: { 200: json(DomainList, "One page of domains"), ...problems(404, 422) },
   }),
   async (c) => {
     const list = await listDomains({ ctx: serviceCtxOf(c), input: c.req.valid("query") });

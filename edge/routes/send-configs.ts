@@ -68,7 +68,7 @@ sendConfigRoutes.openapi(
         channel: z.enum(CHANNELS).optional().openapi({ param: { name: "channel", in: "query" } }),
       }),
     },
-    responses: { 200: json(SendConfigList, "One page of send configs"), ...problems(422) },
+    responses: { 200: json(SendConfigList, "One page of send configs"), ...problems(404, 422) },
   }),
   async (c) => c.json(await listSendConfigs({ ctx: serviceCtxOf(c), input: c.req.valid("query") }), 200),
 );

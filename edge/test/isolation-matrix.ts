@@ -9,7 +9,11 @@ import { call } from "./harness";
 import { loadDocument } from "./openapi-conformance";
 import { kindFor, listOperations, mentionsAny, missingValidRequest, requestFor, withPathIds } from "./resources";
 
-export async function isolationMatrix(ownerKey: string, otherKey: string): Promise<{ failures: string[]; checked: string[] }> {
+export async function isolationMatrix(
+  ownerKey: string,
+  otherKey: string,
+  opts: { knownGaps?: readonly string[] } = {},
+): Promise<{ failures: string[]; checked: string[] }> {
   const { operations } = await loadDocument();
   const failures: string[] = [];
   const checked: string[] = [];
@@ -18,6 +22,7 @@ export async function isolationMatrix(ownerKey: string, otherKey: string): Promi
   for (const op of withPathIds(operations)) {
     const name = `${op.method} ${op.template}`;
     const found = kindFor(op.template);
+    if (found && opts.knownGaps?.includes(found.key)) continue;
     if (!found) {
       failures.push(`${name}: no way to create its resource; register one in resourceKinds (edge/test/resources.ts)`);
       continue;
@@ -27,11 +32,12 @@ export async function isolationMatrix(ownerKey: string, otherKey: string): Promi
       continue;
     }
     const ids = await found.kind.create(ownerKey);
-    ownerIds.push(...Object.values(ids).map((id) => ({ kind: found.key, id })));
+    // Only distinctive ids are looked for in lists (a delivery id "7" or a channel "email" would match anything).
+    ownerIds.push(...Object.values(ids).filter((id) => id.length >= 12).map((id) => ({ kind: found.key, id })));
     const req = requestFor(op, ids);
     const other = await call(op.method, req.path, { apiKey: otherKey, body: req.body });
     if (other.status !== 404 || other.body?.code !== "not_found") {
-      failures.push(`${name}: the other caller got ${other.status} ${JSON.stringify(other.body).slice(0, 200)}, expected a 404 problem`);
+      failures.push(`${name}: the other caller got ${other.status} ${String(JSON.stringify(other.body)).slice(0, 200)}, expected a 404 problem`);
     }
     const own = await call(op.method, req.path, { apiKey: ownerKey, body: req.body });
     if (own.status === 404 || own.status >= 500) {
@@ -42,6 +48,7 @@ export async function isolationMatrix(ownerKey: string, otherKey: string): Promi
 
   for (const op of listOperations(operations)) {
     const name = `${op.method} ${op.template}`;
+    if (opts.knownGaps?.includes(`${op.template}/{id}`)) continue;
     const mine = ownerIds.filter((o) => o.kind.startsWith(`${op.template}/`)).map((o) => o.id);
     const list = await call("GET", op.template, { apiKey: otherKey });
     const leaked = mentionsAny(list.body, ownerIds.map((o) => o.id));

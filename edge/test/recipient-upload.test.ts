@@ -1,9 +1,8 @@
 // Issue 7, Batches item 2: POST /v1/batches/{id}/recipients with a streamed NDJSON or CSV body.
 import { describe, expect, it } from "vitest";
-import { generateApiKey } from "../../core/domain/api-keys";
 import { LIMITS } from "../../core/domain/limits";
 import { assertDeclaredLength, streamRows } from "../http/row-stream";
-import { addSendConfig, call, emailBatch, newTenant, query, type TestTenant } from "./harness";
+import { addApiKey, addSendConfig, call, emailBatch, newTenant, query, type TestTenant } from "./harness";
 
 async function draft(t: TestTenant, body: Record<string, unknown> = emailBatch({ dryRun: true }, ["ada@example.com"])): Promise<string> {
   const res = await call("POST", "/v1/batches", { apiKey: t.apiKey, body });
@@ -179,8 +178,7 @@ describe("streamed recipient uploads", () => {
 
   it("only drafts accept uploads (409); test and live keys see only their own mode's batches (404)", async () => {
     const live = await newTenant({ mode: "live" });
-    const key = await generateApiKey("test");
-    await query("insert into api_keys (tenant_id, name, prefix, key_hash, mode) values ($1, 'test', $2, $3, $4)", [live.tenantId, key.prefix, key.hash, key.mode]);
+    const key = { key: await addApiKey(live.tenantId, "test") };
     const liveBatch = await draft(live, emailBatch({}, ["ada@example.com"]));
     const testBatch = (await call("POST", "/v1/batches", { apiKey: key.key, body: emailBatch({}, ["ada@example.com"]) })).body.id as string;
     for (const [k, foreign] of [

@@ -47,7 +47,7 @@ export function webhookRoute(provider: EventProvider, contentType: "text/plain" 
         },
       },
     },
-    responses: { 200: json(WebhookReceipt, "Verified and queued"), ...problemsExactly(400, 401, 404, 409, 413, 500, 503) },
+    responses: { 200: json(WebhookReceipt, "Verified and queued"), ...problemsExactly(400, 401, 404, 409, 413, 415, 422, 500, 503) },
   });
 }
 

@@ -12,7 +12,8 @@ export interface DomainList {
 }
 
 export async function listDomains({ ctx, input }: { ctx: ServiceCtx; input: { limit: number; starting_after?: string } }): Promise<DomainList> {
-  const after = input.starting_after && /^[0-9a-f-]{36}$/i.test(input.starting_after) ? input.starting_after : undefined;
+  // A cursor must be one of the caller's own domains (Stripe: "No such object"): a 404 otherwise.
+  const after = input.starting_after ? (await loadScopedDomain(ctx.db, ctx, input.starting_after)).id : undefined;
   const rows = await ctx.db
     .select()
     .from(sendingDomains)

@@ -12,7 +12,8 @@ export interface SendConfigList {
 }
 
 export async function listSendConfigs({ ctx, input }: { ctx: ServiceCtx; input: { limit: number; starting_after?: string; channel?: "email" | "sms" | "webhook" } }): Promise<SendConfigList> {
-  const after = input.starting_after && /^[0-9a-f-]{36}$/i.test(input.starting_after) ? input.starting_after : undefined;
+  // A cursor must be one of the caller's own configs (Stripe: "No such object"): a 404 otherwise.
+  const after = input.starting_after ? (await loadScopedSendConfig(ctx.db, ctx.tenantId, input.starting_after)).id : undefined;
   const rows = await ctx.db
     .select()
     .from(sendConfigs)

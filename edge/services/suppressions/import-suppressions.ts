@@ -1,6 +1,7 @@
 /**
  * importSuppressions: a streamed CSV or NDJSON body → the caller's suppression list, 1,000 rows per
- * statement as the body arrives (import-rows.ts), so memory stays flat however long the file.
+ * statement as the body arrives (edge/http/row-stream.ts, the recipient upload's parser), so memory stays flat
+ * however long the file.
  *
  * Each row is normalised like a recipient's `to` (core/domain/address.ts); a bad row is rejected with its line
  * number and the import goes on. Rows already on the list, or repeated in the file, count as duplicates and
@@ -9,10 +10,10 @@
  * Idempotency-Key.
  */
 import { sql } from "drizzle-orm";
-import { AppError } from "../../../core/domain/problem";
 import { SUPPRESSION_REASONS, type SuppressionReason } from "../../../core/domain/suppressions";
 import type { ServiceCtx } from "../service-ctx";
-import { csvRows, ImportFormatError, ndjsonRows, type ImportRow } from "./import-rows";
+import { LIMITS } from "../../../core/domain/limits";
+import { streamRows, type StreamedRow } from "../../http/row-stream";
 import { normalizeAddress } from "../../../core/domain/address";
 import type { Channel } from "./suppression-view";
 
@@ -47,9 +48,9 @@ interface Valid {
   reason: SuppressionReason;
 }
 
-function validate(row: ImportRow, defaults: { channel: Channel; reason: SuppressionReason }): Valid | string {
-  if (row.error) return row.error;
-  const f = row.fields ?? {};
+function validate(row: StreamedRow, defaults: { channel: Channel; reason: SuppressionReason }): Valid | string {
+  if ("error" in row) return row.error;
+  const f = row.record;
   const channel = f.channel === undefined || f.channel === "" ? defaults.channel : f.channel;
   if (!CHANNELS.includes(channel as Channel)) return `channel must be one of ${CHANNELS.join(", ")}`;
   const reason = f.reason === undefined || f.reason === "" ? defaults.reason : f.reason;
@@ -74,7 +75,7 @@ export async function importSuppressions({ ctx, input }: { ctx: ServiceCtx; inpu
     result.duplicates += page.length - added;
     page = [];
   };
-  const source = input.format === "csv" ? csvRows(input.body) : ndjsonRows(input.body);
+  const source = streamRows(input.body, input.format, { maxBytes: LIMITS.streamedBodyBytes, requiredColumns: ["address"], lowercaseHeader: true });
   try {
     outer: for await (const rows of source) {
       for (const row of rows) {
@@ -90,13 +91,9 @@ export async function importSuppressions({ ctx, input }: { ctx: ServiceCtx; inpu
       }
     }
     await flush();
-  } catch (err) {
-    if (!(err instanceof ImportFormatError)) throw err;
-    await flush();
-    const where = err.line ? `line ${err.line}: ` : "";
-    throw new AppError("validation_failed", `${where}${err.message} (${result.added} rows were added before it)`, {
-      errors: [{ path: err.line ? `line ${err.line}` : "body", message: err.message }],
-    });
+  } finally {
+    // Rows read before a body-level problem (too large, not UTF-8, bad header) stay imported; the problem is the answer.
+    await flush().catch(() => {});
   }
   return result;
 }
