@@ -13,7 +13,9 @@ describe("test/live key matrix", () => {
     // the live configs of its tenant. Remove this line when send_configs gains a mode; the matrix then covers it.
     const knownGaps = ["/v1/send-configs/{id}"];
     const liveData = await isolationMatrix(tenant.apiKey, testKey, { knownGaps });
-    const testData = await isolationMatrix(testKey, tenant.apiKey, { knownGaps });
+    // By design, not a gap: a live key manages the account's keys of both modes (README, "API keys and scopes";
+    // as one Stripe account holds both key sets), so test keys are visible to it. The other direction is checked.
+    const testData = await isolationMatrix(testKey, tenant.apiKey, { knownGaps: [...knownGaps, "/v1/api-keys/{id}"] });
     expect([...liveData.failures.map((f) => `live data, test key: ${f}`), ...testData.failures.map((f) => `test data, live key: ${f}`)]).toEqual([]);
     expect(liveData.checked).toEqual(expect.arrayContaining(["GET /v1/batches/{id}", "GET /v1/batches"]));
   });
