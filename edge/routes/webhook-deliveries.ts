@@ -43,7 +43,7 @@ const replayRoute = createRoute({
   security,
   middleware: [idempotency] as const,
   request: { params: DeliveryParams, headers: IdempotencyHeaders },
-  responses: { 200: json(WebhookDelivery, "The delivery, pending and due now"), ...problems(404, 409) },
+  responses: { 200: json(WebhookDelivery, "The delivery, pending and due now"), ...problems(404, 409, 422) },
 });
 
 webhookDeliveryRoutes.openapi(replayRoute, async (c) => {
