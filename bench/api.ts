@@ -12,12 +12,10 @@
  * BATCHSENDER_TEST_INSTANCE's ports). The limiter fails closed with a 2 s deadline here, so a slow store
  * shows as latency instead of silently skipping the limit. Goals: get and 429 p99 within 2× /health's p99.
  *
- * Then, when bench/upload.ts exists (streamed uploads), its `runUploadBench(ctx)` prints the upload rows.
+ * Streamed uploads have their own script (`npm run bench:upload`, bench/upload.ts), which starts its own stack.
  *
  * `--quick`: 3 s per row instead of 10. Prints tables; asserts nothing.
  */
-import fs from "node:fs";
-import path from "node:path";
 import { Pool } from "undici";
 import { startStack } from "../dev/stack";
 
@@ -178,12 +176,6 @@ async function main(): Promise<void> {
     console.log(`\nbench:api — local edge (wrangler dev, test stack) at ${apiUrl}, ${SECONDS} s per row after one warm-up request per connection`);
     printRows(rows);
 
-    // Streamed uploads (bench/upload.ts, its own module): called here so one run prints every figure.
-    const uploadBench = path.join(import.meta.dirname, "upload.ts");
-    if (fs.existsSync(uploadBench)) {
-      const mod = (await import(uploadBench)) as { runUploadBench?: (ctx: { apiUrl: string; apiKey: string; databaseUrl: string }) => Promise<void> };
-      await mod.runUploadBench?.({ apiUrl, apiKey, databaseUrl: stack.info.urls.databaseUrl });
-    }
   } finally {
     await pool.close();
     await stack.stop();

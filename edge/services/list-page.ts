@@ -10,8 +10,8 @@ export interface ListPage<V> {
   nextCursor: string | null;
 }
 
-export function listPage<R extends { id: string }, V>(rows: R[], limit: number, view: (row: R) => V): ListPage<V> {
+export function listPage<R extends { id: string | number }, V>(rows: R[], limit: number, view: (row: R) => V): ListPage<V> {
   const page = rows.slice(0, limit);
   const hasMore = rows.length > limit;
-  return { object: "list", data: page.map(view), hasMore, nextCursor: hasMore ? page.at(-1)!.id : null };
+  return { object: "list", data: page.map(view), hasMore, nextCursor: hasMore ? String(page.at(-1)!.id) : null };
 }

@@ -7,6 +7,7 @@ import { and, asc, eq, gt, sql } from "drizzle-orm";
 import { recipients, type Recipient } from "../../../core/db/schema";
 import { normalizeAddress } from "../../../core/domain/address";
 import { AppError } from "../../../core/domain/problem";
+import { listPage } from "../list-page";
 import type { ServiceCtx } from "../service-ctx";
 import { loadScopedBatch } from "./scope";
 
@@ -97,9 +98,7 @@ export async function listRecipients({
     )
     .orderBy(asc(recipients.id))
     .limit(query.limit + 1);
-  const page = rows.slice(0, query.limit);
-  const hasMore = rows.length > query.limit;
-  return { object: "list", data: page.map(toRecipientView), hasMore, nextCursor: hasMore ? String(page.at(-1)!.id) : null };
+  return listPage(rows, query.limit, toRecipientView);
 }
 
 /** `to` normalised for the batch's channel; an address that cannot exist is a 422 naming `to`. */

@@ -11,6 +11,7 @@ import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { webhookDeliveries } from "../../../core/db/schema";
 import { AppError } from "../../../core/domain/problem";
 import type { DeliveryStatus } from "../../../core/domain/webhook-events";
+import { listPage } from "../list-page";
 import type { ServiceCtx } from "../service-ctx";
 import { loadEndpoint } from "./endpoint-view";
 
@@ -79,9 +80,7 @@ export async function listDeliveries({
     )
     .orderBy(desc(webhookDeliveries.id))
     .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  const hasMore = rows.length > input.limit;
-  return { object: "list", data: page.map(toDeliveryView), hasMore, nextCursor: hasMore ? String(page.at(-1)!.id) : null };
+  return listPage(rows, input.limit, toDeliveryView);
 }
 
 const DELIVERY_ID = /^[1-9][0-9]{0,14}$/;
